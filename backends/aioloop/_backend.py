@@ -1,0 +1,111 @@
+"""The driver contract and :class:`Backend`, the checked wrapper around a driver."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import Protocol, final, runtime_checkable
+
+from ._errors import BackendLoopError
+
+__all__ = ["Backend", "BackendDriver", "LoopFactory"]
+
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+
+
+@runtime_checkable
+class BackendDriver(Protocol):
+    """What a backend's entry point may point at (besides a plain loop factory).
+
+    ``describe()`` is optional; it names the implementation and its version for
+    pytest's report header, e.g. ``"uvloop 0.23.0"``.
+    """
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop: ...
+
+
+@final
+class Backend:
+    """A loaded backend: makes event loops and checks that they are event loops.
+
+    ``new_event_loop`` fits ``asyncio.Runner(loop_factory=...)``.
+    """
+
+    __slots__ = ("_describe", "_factory", "distribution", "name", "target")
+
+    name: str
+    target: str
+    distribution: str | None
+
+    def __init__(
+        self,
+        name: str,
+        factory: LoopFactory,
+        *,
+        target: str = "",
+        distribution: str | None = None,
+        describe: Callable[[], str] | None = None,
+    ) -> None:
+        self.name = name
+        self.target = target or getattr(factory, "__qualname__", repr(factory))
+        self.distribution = distribution
+        self._factory = factory
+        self._describe = describe
+
+    @classmethod
+    def from_driver(
+        cls,
+        name: str,
+        driver: object,
+        *,
+        target: str = "",
+        distribution: str | None = None,
+    ) -> Backend:
+        """Wrap what an entry point loaded: a driver class or object, or a factory.
+
+        A class that is not an event loop class is instantiated without
+        arguments; an object with ``new_event_loop()`` is a driver; any other
+        callable is a loop factory. Raises :class:`TypeError` for anything else.
+        """
+        if isinstance(driver, type) and not issubclass(driver, asyncio.AbstractEventLoop):
+            driver = driver()
+        new_event_loop = getattr(driver, "new_event_loop", None)
+        if callable(new_event_loop):
+            describe = getattr(driver, "describe", None)
+            return cls(
+                name,
+                new_event_loop,
+                target=target,
+                distribution=distribution,
+                describe=describe if callable(describe) else None,
+            )
+        if callable(driver):
+            return cls(name, driver, target=target, distribution=distribution)
+        raise TypeError(
+            f"{type(driver).__qualname__} object is neither a backend driver "
+            f"(an object or class with new_event_loop()) nor a loop factory"
+        )
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        """Return a new event loop; raise :class:`BackendLoopError` if it is not one."""
+        loop = self._factory()
+        if not isinstance(loop, asyncio.AbstractEventLoop):
+            if inspect.iscoroutine(loop):
+                loop.close()
+            raise BackendLoopError(self.name, self.target, loop)
+        return loop
+
+    def describe(self) -> str:
+        """A one-line description, e.g. ``"uvloop 0.23.0"``."""
+        if self._describe is not None:
+            try:
+                return str(self._describe())
+            except Exception as exc:  # a broken describe() must not break a run
+                return f"{self.name} (describe() failed: {exc!r})"
+        if self.distribution:
+            return f"{self.name} ({self.distribution})"
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<Backend {self.name!r} {self.target}>"

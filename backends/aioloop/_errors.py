@@ -1,0 +1,74 @@
+"""The typed errors of the backend system: each says what happened and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import final
+
+__all__ = [
+    "BackendError",
+    "BackendImportError",
+    "BackendLoopError",
+    "UnknownBackendError",
+]
+
+
+class BackendError(Exception):
+    """Base class of every error about a backend; ``name`` is the backend's name."""
+
+    name: str
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+@final
+class UnknownBackendError(BackendError, LookupError):
+    """No backend of that name is installed (``installed`` lists those that are)."""
+
+    def __init__(self, name: str, installed: Sequence[str]) -> None:
+        self.installed = tuple(installed)
+        listed = ", ".join(self.installed) or "none"
+        super().__init__(
+            name,
+            f"unknown event loop backend {name!r}; installed backends: {listed}. "
+            f"Install the package that provides {name!r} (entry point group "
+            f"'aioloop.backends') or pick one of the installed names.",
+        )
+
+
+@final
+class BackendImportError(BackendError, ImportError):
+    """The backend's entry point is installed but its driver cannot be loaded.
+
+    The original exception is kept as ``__cause__``.
+    """
+
+    def __init__(
+        self, name: str, target: str, distribution: str | None, cause: BaseException
+    ) -> None:
+        self.target = target
+        self.distribution = distribution
+        package = f"package {distribution!r}" if distribution else "its package"
+        super().__init__(
+            name,
+            f"event loop backend {name!r} ({target}, from {package}) failed to "
+            f"load: {type(cause).__name__}: {cause}. Fix or reinstall {package}, "
+            f"or choose another backend.",
+        )
+
+
+@final
+class BackendLoopError(BackendError, TypeError):
+    """A backend's loop factory returned something that is not an event loop."""
+
+    def __init__(self, name: str, target: str, result: object) -> None:
+        self.target = target
+        super().__init__(
+            name,
+            f"event loop backend {name!r} ({target}) returned "
+            f"{type(result).__module__}.{type(result).__qualname__} "
+            f"instead of an asyncio.AbstractEventLoop; its new_event_loop() "
+            f"(or the factory itself) must return a new event loop.",
+        )

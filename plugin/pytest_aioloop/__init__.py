@@ -1,0 +1,1 @@
+"""pytest-aioloop: async tests and fixtures on scoped loops from pluggable backends."""

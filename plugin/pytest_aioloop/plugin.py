@@ -1,0 +1,1 @@
+"""The pytest plugin (registered as the pytest11 entry point ``aioloop``)."""
