@@ -1,1 +1,301 @@
-"""The pytest plugin (registered as the pytest11 entry point ``aioloop``)."""
+"""The pytest plugin, registered as the pytest11 entry point ``aioloop``.
+
+``-p no:aioloop`` disables it. Each hook here is thin: the work is in the
+private modules beside this one.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any, Final, final
+
+import pytest
+
+import aioloop
+
+from ._api import ASYNC_TEST_KEY, fixture_loop_scope
+from ._execute import run_test, setup_async_fixture
+from ._fixtures import (
+    _aioloop_backend as _aioloop_backend,
+)
+from ._fixtures import (
+    asyncio_backend as asyncio_backend,
+)
+from ._fixtures import (
+    event_loop_policy as event_loop_policy,
+)
+from ._fixtures import (
+    unused_tcp_port as unused_tcp_port,
+)
+from ._fixtures import (
+    unused_tcp_port_factory as unused_tcp_port_factory,
+)
+from ._fixtures import (
+    unused_udp_port as unused_udp_port,
+)
+from ._fixtures import (
+    unused_udp_port_factory as unused_udp_port_factory,
+)
+from ._hookspecs import LoopFactoryHooks
+from ._marker import MARKER, MarkerError, marker_options
+from ._plan import (
+    BACKEND_FIXTURE,
+    POLICY_FIXTURE,
+    BackendParam,
+    Plan,
+    RunBackends,
+    async_kind,
+    backend_params,
+    owned_by_other_plugin,
+    plan_for,
+    policy_overridden,
+)
+from ._reports import Reporter
+from ._scopes import LoopScopes
+from ._settings import Mode, Settings, add_options, read_settings
+
+_MARKER_HELP: Final = (
+    "asyncio(loop_scope='function', backend=None, timeout=None, debug=False): "
+    "run the async test on an event loop of that scope (function, class, module, "
+    "package, session), on the named backend(s)"
+)
+
+
+@final
+@dataclass(slots=True)
+class _State:
+    settings: Settings
+    run: RunBackends
+    scopes: LoopScopes
+    reporter: Reporter
+    policy_used: bool = False
+
+
+_STATE: Final = pytest.StashKey[_State]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(LoopFactoryHooks)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if not config.getoption("asyncio_list_backends"):
+        return None
+    names = aioloop.backend_names()
+    print(f"event loop backends (entry point group {aioloop.GROUP!r}):")
+    for name in names:
+        try:
+            description = aioloop.load_backend(name).describe()
+        except aioloop.BackendError as exc:
+            print(f"  {name:<12} cannot load: {exc}")
+        else:
+            print(f"  {name:<12} {description}")
+    if not names:
+        print("  (none installed)")
+    return 0
+
+
+def _refuse_pytest_asyncio(config: pytest.Config) -> None:
+    manager = config.pluginmanager
+    if manager.has_plugin("asyncio") or manager.has_plugin("pytest_asyncio.plugin"):
+        raise pytest.UsageError(
+            "pytest-asyncio and pytest-aioloop are both installed and active; both "
+            "claim the 'asyncio' marker. Remove pytest-asyncio (pip uninstall "
+            "pytest-asyncio), or disable one of them for this run with "
+            "-p no:asyncio (pytest-asyncio) or -p no:aioloop (pytest-aioloop)."
+        )
+
+
+def _load_backends(settings: Settings) -> tuple[aioloop.Backend, ...]:
+    source = "--asyncio-backend" if settings.backends_from_cli else "ini asyncio_backend"
+    loaded = []
+    for name in settings.backends:
+        try:
+            loaded.append(aioloop.load_backend(name))
+        except aioloop.BackendError as exc:
+            raise pytest.UsageError(f"{source}: {exc}") from None
+    return tuple(loaded)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _refuse_pytest_asyncio(config)
+    config.addinivalue_line("markers", _MARKER_HELP)
+    settings = read_settings(config)
+    reporter = Reporter(settings.leaks)
+    config.stash[_STATE] = _State(
+        settings=settings,
+        run=RunBackends(_load_backends(settings)),
+        scopes=LoopScopes(reporter, debug=settings.debug),
+        reporter=reporter,
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        state.scopes.close_all()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = config.stash[_STATE]
+    settings = state.settings
+    backends = ", ".join(b.describe() for b in state.run.selected)
+    extras = []
+    if settings.debug:
+        extras.append("debug")
+    if settings.timeout is not None:
+        extras.append(f"timeout={settings.timeout:g}s")
+    if settings.default_test_loop_scope != "function":
+        extras.append(f"test loop scope={settings.default_test_loop_scope}")
+    tail = f" ({', '.join(extras)})" if extras else ""
+    return [f"aioloop: mode={settings.mode.value}, backends: {backends}{tail}"]
+
+
+def plan_of(item: pytest.Item) -> Plan:
+    state = item.config.stash[_STATE]
+    return plan_for(item, state.settings, state.run)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if not isinstance(item, pytest.Function):
+        return
+    if async_kind(item.obj) is None:
+        return
+    if item.get_closest_marker(MARKER) is None:
+        state = item.config.stash[_STATE]
+        if state.settings.mode is not Mode.AUTO or owned_by_other_plugin(
+            item, item.fixturenames
+        ):
+            return
+        item.add_marker(MARKER)
+    item.stash[ASYNC_TEST_KEY] = True
+    names = item.fixturenames
+    if BACKEND_FIXTURE in names and names[0] != BACKEND_FIXTURE:
+        # Set the backend up first: a backend switch must tear down the
+        # previous backend's wider async fixtures before they are reused.
+        names.remove(BACKEND_FIXTURE)
+        names.insert(0, BACKEND_FIXTURE)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    definition = metafunc.definition
+    kind = async_kind(definition.obj)
+    if kind is None or kind == "asyncgen":
+        return
+    state = definition.config.stash[_STATE]
+    if definition.get_closest_marker(MARKER) is None and (
+        state.settings.mode is not Mode.AUTO
+        or owned_by_other_plugin(definition, metafunc.fixturenames)
+    ):
+        return
+    try:
+        options = marker_options(definition.iter_markers(MARKER), definition.nodeid)
+        params = backend_params(definition, options, state.settings, state.run)
+    except MarkerError as exc:
+        params = [BackendParam("error", None, str(exc))]
+    if params is None:
+        if policy_overridden(definition) and POLICY_FIXTURE not in metafunc.fixturenames:
+            metafunc.fixturenames.append(POLICY_FIXTURE)
+            state.policy_used = True
+        return
+    metafunc.fixturenames.append(BACKEND_FIXTURE)
+    hide = len(params) == 1
+    values = [
+        pytest.param(
+            param,
+            id=pytest.HIDDEN_PARAM if hide else param.name,
+            marks=(
+                [pytest.mark.skip(reason=param.error.removeprefix("skip: "))]
+                if param.error is not None and param.error.startswith("skip: ")
+                else []
+            ),
+        )
+        for param in params
+    ]
+    metafunc.parametrize(BACKEND_FIXTURE, values, indirect=True, scope="session")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    if pyfuncitem.get_closest_marker(MARKER) is None:
+        return None
+    kind = async_kind(pyfuncitem.obj)
+    if kind is None:
+        pyfuncitem.warn(
+            pytest.PytestWarning(
+                f"{pyfuncitem.nodeid} is marked with @pytest.mark.asyncio but is not "
+                f"an async function; the marker does nothing here. Remove it (it may "
+                f"come from a pytestmark on the module or class)."
+            )
+        )
+        return None
+    state = pyfuncitem.config.stash[_STATE]
+    run_test(pyfuncitem, kind, state.settings, state.run, state.scopes, state.reporter)
+    return True
+
+
+def _fixture_kind(function: Any) -> str | None:
+    function = getattr(function, "__func__", function)
+    if inspect.iscoroutinefunction(function):
+        return "coroutine"
+    if inspect.isasyncgenfunction(function):
+        return "asyncgen"
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, Any, Any]:
+    kind = _fixture_kind(fixturedef.func)
+    if kind is None:
+        return (yield)
+    declared = fixture_loop_scope(fixturedef.func)
+    state = request.config.stash[_STATE]
+    settings = state.settings
+    if declared is False:
+        if settings.mode is not Mode.AUTO:
+            return (yield)
+        declared = None
+    loop_scope = declared or settings.default_fixture_loop_scope or fixturedef.scope
+    stand_in = setup_async_fixture(
+        fixturedef, request, kind, str(loop_scope), settings, state.run, state.scopes
+    )
+    original = fixturedef.func
+    fixturedef.func = stand_in
+    try:
+        return (yield)
+    finally:
+        fixturedef.func = original
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is None:
+        return
+    lines = state.reporter.summary_lines(verbose=terminalreporter.verbosity > 0)
+    if lines:
+        terminalreporter.section("aioloop: leaked tasks and lost exceptions")
+        for line in lines:
+            terminalreporter.write_line(line)
+        if state.settings.leaks.value == "report":
+            terminalreporter.write_line(
+                "(-v shows where each task was; --asyncio-leaks=fail makes them failures)"
+            )
+    if state.policy_used:
+        terminalreporter.write_line(
+            "aioloop: tests ran on loops from an overridden event_loop_policy fixture; "
+            "event loop policies are deprecated, prefer a backend "
+            "(--asyncio-backend, mark.asyncio(backend=...)).",
+            yellow=True,
+        )

@@ -1,0 +1,98 @@
+"""The public helpers: the ``fixture`` decorator and ``is_async_test``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Final, TypeVar, overload
+
+import pytest
+
+from ._settings import LOOP_SCOPES, LoopScope
+
+__all__ = ["ASYNC_TEST_KEY", "FIXTURE_ATTR", "fixture", "fixture_loop_scope", "is_async_test"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Set on functions made fixtures by :func:`fixture`; the value is the loop scope.
+FIXTURE_ATTR: Final = "_aioloop_loop_scope"
+_UNSET: Final = "unset"
+
+ASYNC_TEST_KEY: Final = pytest.StashKey[bool]()
+
+
+def _mark(function: Any, loop_scope: LoopScope | None) -> None:
+    if loop_scope is not None and loop_scope not in LOOP_SCOPES:
+        raise ValueError(
+            f"pytest_aioloop.fixture got an invalid loop_scope {loop_scope!r} for "
+            f"{getattr(function, '__qualname__', function)!r}; valid scopes: "
+            f"{', '.join(LOOP_SCOPES)}."
+        )
+    target = getattr(function, "__func__", function)
+    setattr(target, FIXTURE_ATTR, loop_scope or _UNSET)
+
+
+def fixture_loop_scope(function: Any) -> LoopScope | None | bool:
+    """The loop scope given to :func:`fixture`; ``None`` if not given there;
+    ``False`` if ``function`` was not made with :func:`fixture`."""
+    value = getattr(getattr(function, "__func__", function), FIXTURE_ATTR, False)
+    if value is False:
+        return False
+    return None if value == _UNSET else value  # type: ignore[no-any-return]
+
+
+@overload
+def fixture(
+    fixture_function: F,
+    *,
+    scope: str | Callable[[str, pytest.Config], str] = ...,
+    loop_scope: LoopScope | None = ...,
+    params: Iterable[object] | None = ...,
+    autouse: bool = ...,
+    ids: Iterable[object] | Callable[[Any], object | None] | None = ...,
+    name: str | None = ...,
+) -> F: ...
+
+
+@overload
+def fixture(
+    fixture_function: None = ...,
+    *,
+    scope: str | Callable[[str, pytest.Config], str] = ...,
+    loop_scope: LoopScope | None = ...,
+    params: Iterable[object] | None = ...,
+    autouse: bool = ...,
+    ids: Iterable[object] | Callable[[Any], object | None] | None = ...,
+    name: str | None = ...,
+) -> Callable[[F], F]: ...
+
+
+def fixture(
+    fixture_function: F | None = None,
+    *,
+    loop_scope: LoopScope | None = None,
+    **kwargs: Any,
+) -> F | Callable[[F], F]:
+    """``pytest.fixture`` for async fixtures, plus ``loop_scope``.
+
+    Takes every keyword of ``pytest.fixture``. ``loop_scope`` names the loop
+    the fixture runs in (default: ``asyncio_default_fixture_loop_scope``, else
+    the fixture's own scope); it may not be narrower than ``scope``. In strict
+    mode only fixtures made with this decorator run on pytest-aioloop's loops.
+
+    Raises:
+        ValueError: ``loop_scope`` is not a loop scope.
+    """
+    if fixture_function is not None:
+        _mark(fixture_function, loop_scope)
+        return pytest.fixture(fixture_function, **kwargs)  # type: ignore[no-any-return]
+
+    def decorator(function: F) -> F:
+        _mark(function, loop_scope)
+        return pytest.fixture(function, **kwargs)  # type: ignore[no-any-return]
+
+    return decorator
+
+
+def is_async_test(item: pytest.Item) -> bool:
+    """Whether pytest-aioloop runs ``item`` (an async test it handles)."""
+    return item.stash.get(ASYNC_TEST_KEY, False)

@@ -1,0 +1,71 @@
+"""Every use of pytest's private API, in one place, each with the reason.
+
+The two ends of the supported pytest range (8.4 and the newest 9.x) run the
+whole suite, which is what proves these still hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+from _pytest.fixtures import resolve_fixture_function
+
+__all__ = [
+    "active_fixturedef",
+    "bound_fixture_function",
+    "fixturedefs_visible_to",
+    "item_argnames",
+    "item_fixture_value",
+    "requesting_item",
+]
+
+
+def item_argnames(item: pytest.Function) -> Sequence[str]:
+    # The test function's own parameters, as pytest's pytest_pyfunc_call uses
+    # them: there is no public accessor.
+    names: Sequence[str] = item._fixtureinfo.argnames
+    return names
+
+
+def bound_fixture_function(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Callable[..., Any]:
+    # A fixture defined in a test class must be bound to the test's instance
+    # exactly as pytest would; pytest keeps that logic private.
+    function: Callable[..., Any] = resolve_fixture_function(fixturedef, request)  # type: ignore[arg-type]
+    return function
+
+
+def active_fixturedef(
+    request: pytest.FixtureRequest, argname: str
+) -> pytest.FixtureDef[Any]:
+    # To tear an async fixture down when the backend parameter changes, its
+    # finaliser must be registered on the backend fixture's definition, as
+    # pytest does for declared dependencies.
+    fixturedef: pytest.FixtureDef[Any] = request._get_active_fixturedef(argname)  # type: ignore[attr-defined]
+    return fixturedef
+
+
+def requesting_item(request: pytest.FixtureRequest) -> pytest.Item:
+    # A session or module fixture runs on the loop chosen for the test that
+    # caused its setup; the request knows that test only privately.
+    item: pytest.Item = request._pyfuncitem  # type: ignore[attr-defined]
+    return item
+
+
+def item_fixture_value(item: pytest.Item, argname: str) -> Any:
+    # The test's own request, to read a fixture value (event_loop_policy) while
+    # one of the test's fixtures is being set up.
+    return item._request.getfixturevalue(argname)  # type: ignore[attr-defined]
+
+
+def fixturedefs_visible_to(
+    node: pytest.Node, argname: str
+) -> Sequence[pytest.FixtureDef[Any]]:
+    # Whether a conftest overrides event_loop_policy for a test: pytest's
+    # fixture manager is the only one that knows which definitions apply.
+    manager = node.session._fixturemanager
+    defs = manager.getfixturedefs(argname, node)
+    return tuple(defs or ())

@@ -1,0 +1,252 @@
+"""Running async tests and async fixtures on their loops."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+from collections.abc import Callable
+from contextvars import Token
+from typing import Any, Final
+
+import pytest
+
+from . import _compat
+from ._plan import BACKEND_FIXTURE, AsyncKind, Plan, RunBackends, plan_for
+from ._reports import Reporter
+from ._runner import LoopRunner, TimeoutExpired
+from ._scopes import LoopScopes, scope_node
+from ._settings import LOOP_SCOPES, Settings
+
+__all__ = ["run_test", "setup_async_fixture"]
+
+_SCOPE_RANK: Final = {name: rank for rank, name in enumerate(LOOP_SCOPES)}
+
+
+def _run(
+    runner: LoopRunner,
+    coro: Any,
+    *,
+    context: contextvars.Context,
+    timeout: float | None,
+    label: str,
+    root: Any = None,
+) -> Any:
+    __tracebackhide__ = True
+    try:
+        return runner.run(coro, context=context, timeout=timeout, label=label, root=root)
+    except TimeoutExpired as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def run_test(
+    item: pytest.Function,
+    kind: AsyncKind,
+    settings: Settings,
+    run: RunBackends,
+    scopes: LoopScopes,
+    reporter: Reporter,
+) -> None:
+    """Run an async test function on its loop (the call phase)."""
+    __tracebackhide__ = True
+    if kind == "asyncgen":
+        pytest.fail(
+            f"{item.nodeid} is an async generator (its body has 'yield'); async "
+            f"generator tests are not supported. Make it a coroutine (async def "
+            f"without yield).",
+            pytrace=False,
+        )
+    plan = plan_for(item, settings, run)
+    fresh = plan.node is item and scopes.get(item, plan.backend) is None
+    runner = scopes.runner(plan.node, plan.backend, debug=plan.debug)
+    function = item.obj
+    funcargs = item.funcargs
+    kwargs = {name: funcargs[name] for name in _compat.item_argnames(item)}
+    label = f"test {item.nodeid}"
+    try:
+        if kind == "hypothesis":
+            _run_hypothesis(function, kwargs, runner, plan, label)
+        else:
+            _run(
+                runner,
+                function(**kwargs),
+                context=contextvars.copy_context(),
+                timeout=plan.timeout,
+                label=label,
+            )
+    finally:
+        problems = runner.problems
+        if problems:
+            runner.problems = []
+            reporter.handle(item.nodeid, problems)
+    if fresh:
+        # No fixture used this loop: close it now, so that leaks fail the call.
+        scopes.close(item, plan.backend)
+
+
+def _run_hypothesis(
+    function: Any, kwargs: dict[str, Any], runner: LoopRunner, plan: Plan, label: str
+) -> None:
+    __tracebackhide__ = True
+    inner = function.hypothesis.inner_test
+
+    @functools.wraps(inner)
+    def run_example(*args: Any, **example_kwargs: Any) -> None:
+        _run(
+            runner,
+            inner(*args, **example_kwargs),
+            context=contextvars.copy_context(),
+            timeout=plan.timeout,
+            label=label,
+        )
+
+    function.hypothesis.inner_test = run_example
+    try:
+        function(**kwargs)
+    finally:
+        function.hypothesis.inner_test = inner
+
+
+def _propagate(context: contextvars.Context) -> list[Token[Any]]:
+    """Set in the caller's context the variables a fixture set in ``context``."""
+    current = contextvars.copy_context()
+    tokens: list[Token[Any]] = []
+    for var, value in context.items():
+        if var not in current or current[var] is not value:
+            tokens.append(var.set(value))
+    return tokens
+
+
+def _reset(tokens: list[Token[Any]]) -> None:
+    while tokens:
+        token = tokens.pop()
+        try:
+            token.var.reset(token)
+        except (ValueError, RuntimeError):
+            pass  # set in another context or already reset: nothing to undo here
+
+
+def fixture_runner(
+    fixturedef: pytest.FixtureDef[Any],
+    request: pytest.FixtureRequest,
+    loop_scope: str,
+    settings: Settings,
+    run: RunBackends,
+    scopes: LoopScopes,
+) -> tuple[LoopRunner, Plan]:
+    """The runner an async fixture runs on, and the requesting test's plan."""
+    item = _compat.requesting_item(request)
+    plan = plan_for(item, settings, run)
+    if fixturedef.scope == "function" and loop_scope == "function":
+        node = plan.node
+    else:
+        node = scope_node(item, loop_scope, for_test=False)  # type: ignore[arg-type]
+        if node is item:
+            node = plan.node
+    debug = plan.debug if node is plan.node else settings.debug
+    runner = scopes.runner(node, plan.backend, debug=debug)
+    if fixturedef.scope != "function" and BACKEND_FIXTURE in getattr(
+        item, "fixturenames", ()
+    ):
+        # Cached per backend: when the backend parameter changes, pytest must
+        # tear this fixture down (in its loop) before setting it up again.
+        backend_def = _compat.active_fixturedef(request, BACKEND_FIXTURE)
+        backend_def.addfinalizer(functools.partial(fixturedef.finish, request=request))
+    return runner, plan
+
+
+def check_loop_scope(fixturedef: pytest.FixtureDef[Any], loop_scope: str) -> None:
+    if _SCOPE_RANK[loop_scope] < _SCOPE_RANK.get(fixturedef.scope, 0):
+        pytest.fail(
+            f"fixture {fixturedef.argname!r} has loop_scope={loop_scope!r}, narrower "
+            f"than its scope={fixturedef.scope!r}: its value would outlive the loop it "
+            f"was made in. Give it loop_scope={fixturedef.scope!r} or wider.",
+            pytrace=False,
+        )
+
+
+def setup_async_fixture(
+    fixturedef: pytest.FixtureDef[Any],
+    request: pytest.FixtureRequest,
+    kind: str,
+    loop_scope: str,
+    settings: Settings,
+    run: RunBackends,
+    scopes: LoopScopes,
+) -> Callable[..., Any]:
+    """Return a sync stand-in for the async fixture function, bound to its loop."""
+    check_loop_scope(fixturedef, loop_scope)
+    runner, plan = fixture_runner(fixturedef, request, loop_scope, settings, run, scopes)
+    function = _compat.bound_fixture_function(fixturedef, request)
+    name = fixturedef.argname
+    timeout = plan.timeout
+    runner.on_close(functools.partial(fixturedef.finish, request=request))
+
+    if kind == "coroutine":
+
+        def setup_coroutine(**kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            context = contextvars.copy_context()
+            result = _run(
+                runner,
+                function(**kwargs),
+                context=context,
+                timeout=timeout,
+                label=f"setup of fixture {name!r}",
+            )
+            tokens = _propagate(context)
+            if tokens:
+                request.addfinalizer(functools.partial(_reset, tokens))
+            return result
+
+        return setup_coroutine
+
+    def setup_asyncgen(**kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        generator = function(**kwargs)
+        context = contextvars.copy_context()
+        try:
+            value = _run(
+                runner,
+                generator.__anext__(),
+                context=context,
+                timeout=timeout,
+                label=f"setup of fixture {name!r}",
+                root=generator,
+            )
+        except StopAsyncIteration:
+            raise ValueError(f"async fixture {name!r} did not yield a value") from None
+        tokens = _propagate(context)
+
+        def teardown() -> None:
+            __tracebackhide__ = True
+            try:
+                _run(
+                    runner,
+                    generator.__anext__(),
+                    context=context,
+                    timeout=timeout,
+                    label=f"teardown of fixture {name!r}",
+                    root=generator,
+                )
+            except StopAsyncIteration:
+                pass
+            else:
+                _run(
+                    runner,
+                    generator.aclose(),
+                    context=context,
+                    timeout=timeout,
+                    label=f"closing fixture {name!r}",
+                )
+                pytest.fail(
+                    f"async fixture {name!r} yielded more than once; a fixture "
+                    f"yields exactly one value.",
+                    pytrace=False,
+                )
+            finally:
+                _reset(tokens)
+
+        request.addfinalizer(teardown)
+        return value
+
+    return setup_asyncgen

@@ -1,0 +1,95 @@
+"""The fixtures pytest-aioloop provides."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import warnings
+from collections.abc import Callable
+
+import pytest
+
+from aioloop import Backend
+
+from ._plan import BackendParam
+
+__all__ = [
+    "_aioloop_backend",
+    "asyncio_backend",
+    "event_loop_policy",
+    "unused_tcp_port",
+    "unused_tcp_port_factory",
+    "unused_udp_port",
+    "unused_udp_port_factory",
+]
+
+
+@pytest.fixture(scope="session")
+def _aioloop_backend(request: pytest.FixtureRequest) -> Backend | None:
+    """The backend parameter of a test that runs on several backends."""
+    param = getattr(request, "param", None)
+    return param.backend if isinstance(param, BackendParam) else None
+
+
+@pytest.fixture
+def asyncio_backend(request: pytest.FixtureRequest) -> str:
+    """The name of the backend the current test runs on (e.g. ``"uvloop"``)."""
+    from .plugin import plan_of
+
+    return plan_of(request.node).backend.name
+
+
+@pytest.fixture(scope="session")
+def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+    """The global loop policy. Overriding this fixture (pytest-asyncio's way to
+    choose a loop) makes tests run on loops from the returned policy; prefer
+    backends (``--asyncio-backend``, ``mark.asyncio(backend=...)``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return asyncio.get_event_loop_policy()
+
+
+def _unused_port(kind: socket.SocketKind) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _port_factory(kind: socket.SocketKind) -> Callable[[], int]:
+    produced: set[int] = set()
+
+    def factory() -> int:
+        """Return a free port on 127.0.0.1, never one this factory gave before."""
+        for _ in range(1000):
+            port = _unused_port(kind)
+            if port not in produced:
+                produced.add(port)
+                return port
+        raise RuntimeError("no unused port found after 1000 tries")
+
+    return factory
+
+
+@pytest.fixture
+def unused_tcp_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on."""
+    return _unused_port(socket.SOCK_STREAM)
+
+
+@pytest.fixture
+def unused_udp_port() -> int:
+    """A UDP port on 127.0.0.1 that nothing is bound to."""
+    return _unused_port(socket.SOCK_DGRAM)
+
+
+@pytest.fixture(scope="session")
+def unused_tcp_port_factory() -> Callable[[], int]:
+    """A function returning a different unused TCP port at each call."""
+    return _port_factory(socket.SOCK_STREAM)
+
+
+@pytest.fixture(scope="session")
+def unused_udp_port_factory() -> Callable[[], int]:
+    """A function returning a different unused UDP port at each call."""
+    return _port_factory(socket.SOCK_DGRAM)

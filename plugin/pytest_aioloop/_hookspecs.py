@@ -1,0 +1,34 @@
+"""Hooks a conftest may implement to choose the loops of a test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+
+import pytest
+
+__all__ = ["LoopFactoryHooks"]
+
+LoopFactories = Mapping[str, Callable[[], asyncio.AbstractEventLoop]]
+
+
+class LoopFactoryHooks:
+    """Return a mapping of name to loop factory for ``item``, or ``None``.
+
+    The names become the test's backends (and, with several, part of its
+    ids). The first implementation that returns a mapping wins.
+    """
+
+    @pytest.hookspec(firstresult=True)
+    def pytest_aioloop_loop_factories(
+        self, config: pytest.Config, item: pytest.Item
+    ) -> LoopFactories | None:
+        """pytest-aioloop's own name for the loop-factories hook."""
+        raise NotImplementedError
+
+    @pytest.hookspec(firstresult=True)
+    def pytest_asyncio_loop_factories(
+        self, config: pytest.Config, item: pytest.Item
+    ) -> LoopFactories | None:
+        """pytest-asyncio's hook, with the same meaning."""
+        raise NotImplementedError

@@ -1,0 +1,125 @@
+"""Reading ``pytest.mark.asyncio(...)``: its keywords, checked, merged closest first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final, final
+
+import pytest
+
+from ._settings import LOOP_SCOPES, LoopScope, parse_timeout
+
+__all__ = ["MARKER", "MarkerError", "MarkerOptions", "marker_options"]
+
+MARKER: Final = "asyncio"
+_KEYWORDS: Final = ("backend", "debug", "loop_factories", "loop_scope", "scope", "timeout")
+
+
+class MarkerError(Exception):
+    """A misused ``asyncio`` marker; the message names the test and valid values."""
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class MarkerOptions:
+    loop_scope: LoopScope | None = None
+    backends: tuple[str, ...] | None = None
+    loop_factories: tuple[str, ...] | None = None
+    timeout: float | None = None
+    debug: bool | None = None
+
+
+NO_OPTIONS: Final = MarkerOptions()
+
+
+def _names(value: object, keyword: str, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        names = tuple(n.strip() for n in value.split(",") if n.strip())
+    elif isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        names = tuple(v for v in value if v)
+    else:
+        raise MarkerError(
+            f"{where}: mark.asyncio {keyword}= must be a name or a sequence of "
+            f"names, got {value!r}."
+        )
+    if not names:
+        raise MarkerError(f"{where}: mark.asyncio {keyword}= needs at least one name.")
+    return tuple(dict.fromkeys(names))
+
+
+def _check(mark: pytest.Mark, where: str) -> None:
+    if mark.args:
+        hint = ""
+        if len(mark.args) == 1 and mark.args[0] in LOOP_SCOPES:
+            hint = f" (did you mean loop_scope={mark.args[0]!r}?)"
+        raise MarkerError(
+            f"{where}: mark.asyncio takes keyword arguments only, got positional "
+            f"{mark.args!r}{hint}; valid keywords: {', '.join(_KEYWORDS)}."
+        )
+    unknown = sorted(set(mark.kwargs) - set(_KEYWORDS))
+    if unknown:
+        raise MarkerError(
+            f"{where}: mark.asyncio got unknown keyword(s) {', '.join(map(repr, unknown))}; "
+            f"valid keywords: {', '.join(_KEYWORDS)}."
+        )
+    loop_scope = mark.kwargs.get("loop_scope")
+    scope = mark.kwargs.get("scope")
+    if loop_scope is not None and scope is not None and loop_scope != scope:
+        raise MarkerError(
+            f"{where}: mark.asyncio got scope={scope!r} and loop_scope={loop_scope!r}; "
+            f"they mean the same thing, give one."
+        )
+    for value in (loop_scope, scope):
+        if value is not None and value not in LOOP_SCOPES:
+            raise MarkerError(
+                f"{where}: mark.asyncio got an invalid loop scope {value!r}; "
+                f"valid scopes: {', '.join(LOOP_SCOPES)}."
+            )
+
+
+def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
+    """Merge the ``asyncio`` marks of a test, closest first: per keyword, the
+    closest mark that gives it wins. Raises :class:`MarkerError`."""
+    loop_scope: LoopScope | None = None
+    backends: tuple[str, ...] | None = None
+    factories: tuple[str, ...] | None = None
+    timeout: float | None = None
+    debug: bool | None = None
+    seen_scope = seen_backend = seen_timeout = seen_debug = False
+    for mark in marks:
+        _check(mark, where)
+        kwargs = mark.kwargs
+        if not seen_scope and ("loop_scope" in kwargs or "scope" in kwargs):
+            value = kwargs.get("loop_scope") or kwargs.get("scope")
+            if value is not None:
+                seen_scope = True
+                loop_scope = value
+        if not seen_backend and ("backend" in kwargs or "loop_factories" in kwargs):
+            seen_backend = True
+            if kwargs.get("backend") is not None:
+                backends = _names(kwargs["backend"], "backend", where)
+            if kwargs.get("loop_factories") is not None:
+                factories = _names(kwargs["loop_factories"], "loop_factories", where)
+        if not seen_timeout and "timeout" in kwargs:
+            seen_timeout = True
+            if kwargs["timeout"] is not None:
+                try:
+                    timeout = parse_timeout(kwargs["timeout"], "mark.asyncio timeout=")
+                except ValueError as exc:
+                    raise MarkerError(f"{where}: {exc}.") from None
+        if not seen_debug and "debug" in kwargs:
+            seen_debug = True
+            if not isinstance(kwargs["debug"], bool):
+                raise MarkerError(
+                    f"{where}: mark.asyncio debug= must be True or False, "
+                    f"got {kwargs['debug']!r}."
+                )
+            debug = kwargs["debug"]
+    if backends is not None and factories is not None:
+        raise MarkerError(
+            f"{where}: mark.asyncio got both backend= and loop_factories=; give one."
+        )
+    if loop_scope is backends is factories is timeout is debug is None:
+        return NO_OPTIONS
+    return MarkerOptions(loop_scope, backends, factories, timeout, debug)

@@ -1,0 +1,241 @@
+"""Which loop a test runs on: its loop scope, scope node and backend."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal, final
+
+import pytest
+
+import aioloop
+from aioloop import Backend
+
+from . import _compat
+from ._marker import MARKER, MarkerError, MarkerOptions, marker_options
+from ._scopes import ScopeError, scope_node
+from ._settings import Settings
+
+__all__ = [
+    "BACKEND_FIXTURE",
+    "BackendParam",
+    "Plan",
+    "RunBackends",
+    "async_kind",
+    "owned_by_other_plugin",
+    "plan_for",
+]
+
+#: The session fixture that a test's backend is parametrized through.
+BACKEND_FIXTURE: Final = "_aioloop_backend"
+POLICY_FIXTURE: Final = "event_loop_policy"
+
+AsyncKind = Literal["coroutine", "asyncgen", "hypothesis"]
+
+
+def async_kind(obj: object) -> AsyncKind | None:
+    """What kind of async callable a test function is, if any."""
+    if isinstance(obj, staticmethod):
+        obj = obj.__func__
+    if inspect.iscoroutinefunction(obj):
+        return "coroutine"
+    if inspect.isasyncgenfunction(obj):
+        return "asyncgen"
+    hypothesis = getattr(obj, "hypothesis", None)
+    if getattr(obj, "is_hypothesis_test", False) and inspect.iscoroutinefunction(
+        getattr(hypothesis, "inner_test", None)
+    ):
+        return "hypothesis"
+    return None
+
+
+_OTHER_MARKERS: Final = ("anyio", "trio")
+
+
+def owned_by_other_plugin(node: pytest.Item, fixturenames: list[str]) -> bool:
+    """A test that anyio's or trio's plugin runs; auto mode leaves it alone."""
+    if any(node.get_closest_marker(name) is not None for name in _OTHER_MARKERS):
+        return True
+    return "anyio_backend" in fixturenames
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class BackendParam:
+    """The value a test's backend parameter carries."""
+
+    name: str
+    backend: Backend | None
+    error: str | None = None
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+@final
+class RunBackends:
+    """The run's backends, loaded at configure, and the hook-made ones."""
+
+    __slots__ = ("_made", "default", "selected")
+
+    def __init__(self, selected: tuple[Backend, ...]) -> None:
+        self.selected = selected
+        self.default = selected[0]
+        self._made: dict[tuple[str, Any], Backend] = {}
+
+    def from_factory(self, name: str, factory: Callable[[], Any], where: str) -> Backend:
+        key = (name, factory)
+        backend = self._made.get(key)
+        if backend is None:
+            backend = Backend(name, factory, target=where)
+            self._made[key] = backend
+        return backend
+
+    def from_policy(self, policy: asyncio.AbstractEventLoopPolicy) -> Backend:
+        return self.from_factory(
+            f"event_loop_policy:{type(policy).__qualname__}",
+            policy.new_event_loop,
+            f"event_loop_policy fixture ({type(policy).__qualname__})",
+        )
+
+
+def _hook_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], Any]] | None:
+    for hook in (
+        item.ihook.pytest_aioloop_loop_factories,
+        item.ihook.pytest_asyncio_loop_factories,
+    ):
+        if not hook.get_hookimpls():
+            continue
+        result = hook(config=config, item=item)
+        if result is None:
+            continue
+        if not isinstance(result, Mapping) or not result or any(
+            not isinstance(k, str) or not k or not callable(v) for k, v in result.items()
+        ):
+            raise MarkerError(
+                f"{item.nodeid}: the {hook.name} hook must return a non-empty mapping "
+                f"of names to loop factories (callables), got {result!r}."
+            )
+        return dict(result)
+    return None
+
+
+def policy_overridden(item: pytest.Item) -> bool:
+    """Whether a conftest overrides the ``event_loop_policy`` fixture for ``item``."""
+    defs = _compat.fixturedefs_visible_to(item, POLICY_FIXTURE)
+    if not defs:
+        return False
+    return getattr(defs[-1].func, "__module__", "") != "pytest_aioloop._fixtures"
+
+
+def _load(name: str, where: str) -> BackendParam:
+    try:
+        return BackendParam(name, aioloop.load_backend(name))
+    except aioloop.UnknownBackendError as exc:
+        return BackendParam(
+            name,
+            None,
+            f"{where}: unknown backend {name!r} in mark.asyncio; installed backends: "
+            f"{', '.join(exc.installed) or 'none'}.",
+        )
+    except aioloop.BackendImportError as exc:
+        return BackendParam(name, None, f"skip: {exc}")
+
+
+def backend_params(
+    item: pytest.Item, options: MarkerOptions, settings: Settings, run: RunBackends
+) -> list[BackendParam] | None:
+    """The backends a test runs on, most specific first; ``None``: the run's default
+    only (no parameter needed)."""
+    where = item.nodeid
+    if options.backends is not None:
+        return [_load(name, where) for name in options.backends]
+    factories = _hook_factories(item.config, item)
+    if options.loop_factories is not None:
+        if factories is None:
+            return [_load(name, where) for name in options.loop_factories]
+        offered = ", ".join(factories)
+        return [
+            BackendParam(
+                name, run.from_factory(name, factories[name], "loop factories hook")
+            )
+            if name in factories
+            else BackendParam(
+                name,
+                None,
+                f"skip: loop factory {name!r} is not offered by the loop factories "
+                f"hook; offered: {offered}.",
+            )
+            for name in options.loop_factories
+        ]
+    if factories is not None:
+        return [
+            BackendParam(name, run.from_factory(name, f, "loop factories hook"))
+            for name, f in factories.items()
+        ]
+    if policy_overridden(item):
+        return None
+    if len(run.selected) == 1:
+        return None
+    return [BackendParam(b.name, b) for b in run.selected]
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Plan:
+    node: pytest.Node
+    scope: str
+    backend: Backend
+    timeout: float | None
+    debug: bool
+
+
+PLAN_KEY: Final = pytest.StashKey[Plan]()
+
+
+def options_for(item: pytest.Item) -> MarkerOptions:
+    try:
+        return marker_options(item.iter_markers(MARKER), item.nodeid)
+    except MarkerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
+    """The loop plan of ``item``, made once (after collection hooks are done)."""
+    plan = item.stash.get(PLAN_KEY, None)
+    if plan is not None:
+        return plan
+    options = options_for(item)
+    scope = options.loop_scope or settings.default_test_loop_scope
+    try:
+        node = scope_node(item, scope, for_test=True)
+    except ScopeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    backend: Backend | None = None
+    callspec = getattr(item, "callspec", None)
+    param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
+    if isinstance(param, BackendParam):
+        if param.error is not None:
+            pytest.fail(param.error, pytrace=False)
+        backend = param.backend
+    elif policy_overridden(item):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            policy = _compat.item_fixture_value(item, POLICY_FIXTURE)
+        backend = run.from_policy(policy)
+    if backend is None:
+        backend = run.default
+    plan = Plan(
+        node=node,
+        scope=scope,
+        backend=backend,
+        timeout=options.timeout if options.timeout is not None else settings.timeout,
+        debug=options.debug if options.debug is not None else settings.debug,
+    )
+    item.stash[PLAN_KEY] = plan
+    return plan

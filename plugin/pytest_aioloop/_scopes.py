@@ -1,0 +1,139 @@
+"""The runners of a run: one per (scope node, backend), closed with their scope."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from typing import Final, final
+
+import pytest
+
+from aioloop import Backend
+
+from ._reports import Reporter
+from ._runner import LoopRunner
+from ._settings import LoopScope
+
+__all__ = ["SCOPES_KEY", "LoopScopes", "ScopeError", "scope_node"]
+
+
+class ScopeError(Exception):
+    """A loop scope that the test's place in the tree cannot have."""
+
+
+def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> pytest.Node:
+    """The node whose lifetime is the lifetime of ``scope``'s loop for ``item``.
+
+    For a test, a class scope outside a class and a package scope outside a
+    regular package are :class:`ScopeError`; a fixture falls back to the
+    test's own loop (class) or the session (package), as pytest does with
+    fixture scopes.
+    """
+    if scope == "function":
+        return item
+    if scope == "class":
+        node = item.getparent(pytest.Class)
+        if node is None:
+            if for_test:
+                raise ScopeError(
+                    f"{item.nodeid}: loop_scope='class' needs a test inside a class; "
+                    f"this test is not in one. Use 'function', 'module', 'package' "
+                    f"or 'session'."
+                )
+            return item
+        return node
+    if scope == "module":
+        node = item.getparent(pytest.Module)
+        return node if node is not None else item.session
+    if scope == "package":
+        package = item.getparent(pytest.Package)
+        if package is None:
+            if for_test:
+                raise ScopeError(
+                    f"{item.nodeid}: loop_scope='package' needs a regular package: "
+                    f"add an __init__.py to the test's folder (namespace packages "
+                    f"have no package loop), or use 'module' or 'session'."
+                )
+            return item.session
+        return package
+    return item.session
+
+
+@final
+class LoopScopes:
+    """Owns every open runner; a runner closes when its scope node is torn down."""
+
+    __slots__ = ("_current", "_runners", "debug", "reporter")
+
+    def __init__(self, reporter: Reporter, *, debug: bool) -> None:
+        self.reporter = reporter
+        self.debug = debug
+        self._runners: dict[tuple[pytest.Node, Backend], LoopRunner] = {}
+        self._current: asyncio.AbstractEventLoop | None = None
+
+    def get(self, node: pytest.Node, backend: Backend) -> LoopRunner | None:
+        runner = self._runners.get((node, backend))
+        if runner is not None and runner.closed:
+            return None
+        return runner
+
+    def runner(
+        self, node: pytest.Node, backend: Backend, *, debug: bool | None = None
+    ) -> LoopRunner:
+        """The open runner of ``node`` on ``backend``, made on first use."""
+        key = (node, backend)
+        runner = self._runners.get(key)
+        if runner is not None and not runner.closed and not runner.loop.is_closed():
+            self.make_current(runner)
+            return runner
+        if runner is not None:
+            # A test closed this loop: report it on that scope, serve a new one.
+            self.close(node, backend)
+        where = node.nodeid or "session"
+        kind = type(node).__name__.lower()
+        label = f"{where}" if isinstance(node, pytest.Item) else f"{kind} {where}"
+        runner = LoopRunner(
+            backend, debug=self.debug if debug is None else debug, label=label
+        )
+        self._runners[key] = runner
+        node.addfinalizer(lambda: self.close(node, backend))
+        self.make_current(runner)
+        return runner
+
+    def make_current(self, runner: LoopRunner) -> None:
+        loop = runner.loop
+        if self._current is not loop:
+            _set_event_loop(loop)
+            self._current = loop
+
+    def close(self, node: pytest.Node, backend: Backend) -> None:
+        """Close ``node``'s runner on ``backend``, report its problems."""
+        runner = self._runners.pop((node, backend), None)
+        if runner is None:
+            return
+        loop = runner.loop
+        problems = runner.close()
+        if self._current is loop:
+            newest = next(reversed(self._runners.values()), None)
+            self._current = newest.loop if newest is not None else None
+            _set_event_loop(self._current)
+        where = node.nodeid or "session"
+        if not isinstance(node, pytest.Item):
+            where = f"{type(node).__name__.lower()} {where}"
+        self.reporter.handle(where, problems)
+
+    def close_all(self) -> None:
+        for node, backend in list(reversed(self._runners)):
+            try:
+                self.close(node, backend)
+            except Exception:  # reported already; the rest still close
+                pass
+
+
+def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        asyncio.set_event_loop(loop)
+
+
+SCOPES_KEY: Final = pytest.StashKey[LoopScopes]()
