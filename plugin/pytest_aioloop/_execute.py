@@ -35,7 +35,8 @@ def _run(
     try:
         return runner.run(coro, context=context, timeout=timeout, label=label, root=root)
     except TimeoutExpired as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)
 
 
 def run_test(
@@ -144,9 +145,7 @@ def fixture_runner(
             node = plan.node
     debug = plan.debug if node is plan.node else settings.debug
     runner = scopes.runner(node, plan.backend, debug=debug)
-    if fixturedef.scope != "function" and BACKEND_FIXTURE in getattr(
-        item, "fixturenames", ()
-    ):
+    if fixturedef.scope != "function":
         # Cached per backend: when the backend parameter changes, pytest must
         # tear this fixture down (in its loop) before setting it up again.
         backend_def = _compat.active_fixturedef(request, BACKEND_FIXTURE)

@@ -11,6 +11,7 @@ import pytest
 
 from aioloop import Backend
 
+from . import _compat
 from ._plan import BackendParam
 
 __all__ = [
@@ -25,18 +26,25 @@ __all__ = [
 
 
 @pytest.fixture(scope="session")
-def _aioloop_backend(request: pytest.FixtureRequest) -> Backend | None:
-    """The backend parameter of a test that runs on several backends."""
+def _aioloop_backend(request: pytest.FixtureRequest) -> Backend:
+    """The backend of the test being set up.
+
+    Every async test requests it first, so that when the backend changes from
+    one test to the next pytest tears down the wider fixtures that depend on
+    it (in the old backend's loops) before they are used again.
+    """
     param = getattr(request, "param", None)
-    return param.backend if isinstance(param, BackendParam) else None
-
-
-@pytest.fixture
-def asyncio_backend(request: pytest.FixtureRequest) -> str:
-    """The name of the backend the current test runs on (e.g. ``"uvloop"``)."""
+    if isinstance(param, BackendParam) and param.backend is not None:
+        return param.backend
     from .plugin import plan_of
 
-    return plan_of(request.node).backend.name
+    return plan_of(_compat.requesting_item(request)).backend
+
+
+@pytest.fixture(scope="session")
+def asyncio_backend(_aioloop_backend: Backend) -> str:
+    """The name of the backend the current test runs on (e.g. ``"uvloop"``)."""
+    return _aioloop_backend.name
 
 
 @pytest.fixture(scope="session")

@@ -202,7 +202,8 @@ def options_for(item: pytest.Item) -> MarkerOptions:
     try:
         return marker_options(item.iter_markers(MARKER), item.nodeid)
     except MarkerError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)
 
 
 def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
@@ -215,7 +216,11 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
     try:
         node = scope_node(item, scope, for_test=True)
     except ScopeError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        error: str | None = str(exc)
+    else:
+        error = None
+    if error is not None:
+        pytest.fail(error, pytrace=False)
     backend: Backend | None = None
     callspec = getattr(item, "callspec", None)
     param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None

@@ -177,10 +177,11 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(MARKER)
     item.stash[ASYNC_TEST_KEY] = True
     names = item.fixturenames
-    if BACKEND_FIXTURE in names and names[0] != BACKEND_FIXTURE:
+    if not names or names[0] != BACKEND_FIXTURE:
         # Set the backend up first: a backend switch must tear down the
         # previous backend's wider async fixtures before they are reused.
-        names.remove(BACKEND_FIXTURE)
+        if BACKEND_FIXTURE in names:
+            names.remove(BACKEND_FIXTURE)
         names.insert(0, BACKEND_FIXTURE)
 
 
