@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Final, TypeVar, overload
+from typing import Any, Final, TypeVar, cast, overload
 
 import pytest
 
 from ._settings import LOOP_SCOPES, LoopScope
 
-__all__ = ["ASYNC_TEST_KEY", "FIXTURE_ATTR", "fixture", "fixture_loop_scope", "is_async_test"]
+__all__ = [
+    "ASYNC_TEST_KEY",
+    "FIXTURE_ATTR",
+    "fixture",
+    "fixture_loop_scope",
+    "is_async_test",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,13 +37,13 @@ def _mark(function: Any, loop_scope: LoopScope | None) -> None:
     setattr(target, FIXTURE_ATTR, loop_scope or _UNSET)
 
 
-def fixture_loop_scope(function: Any) -> LoopScope | None | bool:
+def fixture_loop_scope(function: Any) -> LoopScope | bool | None:
     """The loop scope given to :func:`fixture`; ``None`` if not given there;
     ``False`` if ``function`` was not made with :func:`fixture`."""
     value = getattr(getattr(function, "__func__", function), FIXTURE_ATTR, False)
     if value is False:
         return False
-    return None if value == _UNSET else value  # type: ignore[no-any-return]
+    return None if value == _UNSET else value
 
 
 @overload
@@ -84,11 +90,13 @@ def fixture(
     """
     if fixture_function is not None:
         _mark(fixture_function, loop_scope)
-        return pytest.fixture(fixture_function, **kwargs)  # type: ignore[no-any-return]
+        made = cast(F, pytest.fixture(fixture_function, **kwargs))
+        return made
 
     def decorator(function: F) -> F:
         _mark(function, loop_scope)
-        return pytest.fixture(function, **kwargs)  # type: ignore[no-any-return]
+        made = cast(F, pytest.fixture(function, **kwargs))
+        return made
 
     return decorator
 

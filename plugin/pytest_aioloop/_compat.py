@@ -6,6 +6,7 @@ whole suite, which is what proves these still hold.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,9 +16,11 @@ from _pytest.fixtures import resolve_fixture_function
 __all__ = [
     "active_fixturedef",
     "bound_fixture_function",
+    "finish_later",
     "fixturedefs_visible_to",
     "item_argnames",
     "item_fixture_value",
+    "replace_fixture_function",
     "requesting_item",
 ]
 
@@ -48,6 +51,22 @@ def active_fixturedef(
     return fixturedef
 
 
+def finish_later(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Callable[[], None]:
+    # FixtureDef.finish is typed for pytest's private SubRequest, which is what
+    # a fixture's request always is at run time.
+    return functools.partial(fixturedef.finish, request=request)  # type: ignore[arg-type]
+
+
+def replace_fixture_function(
+    fixturedef: pytest.FixtureDef[Any], function: Callable[..., Any]
+) -> None:
+    # pytest has no hook to run an async fixture function; like every asyncio
+    # plugin, swap in a sync stand-in for the duration of pytest_fixture_setup.
+    fixturedef.func = function  # type: ignore[misc]
+
+
 def requesting_item(request: pytest.FixtureRequest) -> pytest.Item:
     # A session or module fixture runs on the loop chosen for the test that
     # caused its setup; the request knows that test only privately.
@@ -62,7 +81,7 @@ def item_fixture_value(item: pytest.Item, argname: str) -> Any:
 
 
 def fixturedefs_visible_to(
-    node: pytest.Node, argname: str
+    node: pytest.Item | pytest.Collector, argname: str
 ) -> Sequence[pytest.FixtureDef[Any]]:
     # Whether a conftest overrides event_loop_policy for a test: pytest's
     # fixture manager is the only one that knows which definitions apply.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 from collections.abc import Callable
@@ -19,7 +20,9 @@ from ._settings import LOOP_SCOPES, Settings
 
 __all__ = ["run_test", "setup_async_fixture"]
 
-_SCOPE_RANK: Final = {name: rank for rank, name in enumerate(LOOP_SCOPES)}
+_SCOPE_RANK: Final[dict[str, int]] = {
+    name: rank for rank, name in enumerate(LOOP_SCOPES)
+}
 
 
 def _run(
@@ -33,7 +36,9 @@ def _run(
 ) -> Any:
     __tracebackhide__ = True
     try:
-        return runner.run(coro, context=context, timeout=timeout, label=label, root=root)
+        return runner.run(
+            coro, context=context, timeout=timeout, label=label, root=root
+        )
     except TimeoutExpired as exc:
         message = str(exc)
     pytest.fail(message, pytrace=False)
@@ -120,10 +125,9 @@ def _propagate(context: contextvars.Context) -> list[Token[Any]]:
 def _reset(tokens: list[Token[Any]]) -> None:
     while tokens:
         token = tokens.pop()
-        try:
+        # set in another context or already reset: nothing to undo there
+        with contextlib.suppress(ValueError, RuntimeError):
             token.var.reset(token)
-        except (ValueError, RuntimeError):
-            pass  # set in another context or already reset: nothing to undo here
 
 
 def fixture_runner(
@@ -149,12 +153,12 @@ def fixture_runner(
         # Cached per backend: when the backend parameter changes, pytest must
         # tear this fixture down (in its loop) before setting it up again.
         backend_def = _compat.active_fixturedef(request, BACKEND_FIXTURE)
-        backend_def.addfinalizer(functools.partial(fixturedef.finish, request=request))
+        backend_def.addfinalizer(_compat.finish_later(fixturedef, request))
     return runner, plan
 
 
 def check_loop_scope(fixturedef: pytest.FixtureDef[Any], loop_scope: str) -> None:
-    if _SCOPE_RANK[loop_scope] < _SCOPE_RANK.get(fixturedef.scope, 0):
+    if _SCOPE_RANK.get(loop_scope, 0) < _SCOPE_RANK.get(fixturedef.scope, 0):
         pytest.fail(
             f"fixture {fixturedef.argname!r} has loop_scope={loop_scope!r}, narrower "
             f"than its scope={fixturedef.scope!r}: its value would outlive the loop it "
@@ -174,11 +178,13 @@ def setup_async_fixture(
 ) -> Callable[..., Any]:
     """Return a sync stand-in for the async fixture function, bound to its loop."""
     check_loop_scope(fixturedef, loop_scope)
-    runner, plan = fixture_runner(fixturedef, request, loop_scope, settings, run, scopes)
+    runner, plan = fixture_runner(
+        fixturedef, request, loop_scope, settings, run, scopes
+    )
     function = _compat.bound_fixture_function(fixturedef, request)
     name = fixturedef.argname
     timeout = plan.timeout
-    runner.on_close(functools.partial(fixturedef.finish, request=request))
+    runner.on_close(_compat.finish_later(fixturedef, request))
 
     if kind == "coroutine":
 

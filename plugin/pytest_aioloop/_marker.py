@@ -13,7 +13,14 @@ from ._settings import LOOP_SCOPES, LoopScope, parse_timeout
 __all__ = ["MARKER", "MarkerError", "MarkerOptions", "marker_options"]
 
 MARKER: Final = "asyncio"
-_KEYWORDS: Final = ("backend", "debug", "loop_factories", "loop_scope", "scope", "timeout")
+_KEYWORDS: Final = (
+    "backend",
+    "debug",
+    "loop_factories",
+    "loop_scope",
+    "scope",
+    "timeout",
+)
 
 
 class MarkerError(Exception):
@@ -60,7 +67,8 @@ def _check(mark: pytest.Mark, where: str) -> None:
     unknown = sorted(set(mark.kwargs) - set(_KEYWORDS))
     if unknown:
         raise MarkerError(
-            f"{where}: mark.asyncio got unknown keyword(s) {', '.join(map(repr, unknown))}; "
+            f"{where}: mark.asyncio got unknown keyword(s) "
+            f"{', '.join(map(repr, unknown))}; "
             f"valid keywords: {', '.join(_KEYWORDS)}."
         )
     loop_scope = mark.kwargs.get("loop_scope")
@@ -120,6 +128,6 @@ def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
         raise MarkerError(
             f"{where}: mark.asyncio got both backend= and loop_factories=; give one."
         )
-    if loop_scope is backends is factories is timeout is debug is None:
+    if not (seen_scope or seen_backend or seen_timeout or seen_debug):
         return NO_OPTIONS
     return MarkerOptions(loop_scope, backends, factories, timeout, debug)

@@ -16,7 +16,7 @@ from aioloop import Backend
 
 from . import _compat
 from ._marker import MARKER, MarkerError, MarkerOptions, marker_options
-from ._scopes import ScopeError, scope_node
+from ._scopes import ScopeError, ScopeNode, scope_node
 from ._settings import Settings
 
 __all__ = [
@@ -86,7 +86,9 @@ class RunBackends:
         self.default = selected[0]
         self._made: dict[tuple[str, Any], Backend] = {}
 
-    def from_factory(self, name: str, factory: Callable[[], Any], where: str) -> Backend:
+    def from_factory(
+        self, name: str, factory: Callable[[], Any], where: str
+    ) -> Backend:
         key = (name, factory)
         backend = self._made.get(key)
         if backend is None:
@@ -114,8 +116,13 @@ def _hook_factories(
         result = hook(config=config, item=item)
         if result is None:
             continue
-        if not isinstance(result, Mapping) or not result or any(
-            not isinstance(k, str) or not k or not callable(v) for k, v in result.items()
+        if (
+            not isinstance(result, Mapping)
+            or not result
+            or any(
+                not isinstance(k, str) or not k or not callable(v)
+                for k, v in result.items()
+            )
         ):
             raise MarkerError(
                 f"{item.nodeid}: the {hook.name} hook must return a non-empty mapping "
@@ -188,7 +195,7 @@ def backend_params(
 @final
 @dataclass(frozen=True, slots=True)
 class Plan:
-    node: pytest.Node
+    node: ScopeNode
     scope: str
     backend: Backend
     timeout: float | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import warnings
 from typing import Final, final
 
@@ -14,14 +15,18 @@ from ._reports import Reporter
 from ._runner import LoopRunner
 from ._settings import LoopScope
 
-__all__ = ["SCOPES_KEY", "LoopScopes", "ScopeError", "scope_node"]
+__all__ = ["SCOPES_KEY", "LoopScopes", "ScopeError", "ScopeNode", "scope_node"]
+
+#: A node whose lifetime bounds a loop: the test itself, a class, module,
+#: package or the session.
+ScopeNode = pytest.Item | pytest.Collector
 
 
 class ScopeError(Exception):
     """A loop scope that the test's place in the tree cannot have."""
 
 
-def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> pytest.Node:
+def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> ScopeNode:
     """The node whose lifetime is the lifetime of ``scope``'s loop for ``item``.
 
     For a test, a class scope outside a class and a package scope outside a
@@ -32,8 +37,8 @@ def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> pytest
     if scope == "function":
         return item
     if scope == "class":
-        node = item.getparent(pytest.Class)
-        if node is None:
+        klass = item.getparent(pytest.Class)
+        if klass is None:
             if for_test:
                 raise ScopeError(
                     f"{item.nodeid}: loop_scope='class' needs a test inside a class; "
@@ -41,7 +46,7 @@ def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> pytest
                     f"or 'session'."
                 )
             return item
-        return node
+        return klass
     if scope == "module":
         node = item.getparent(pytest.Module)
         return node if node is not None else item.session
@@ -68,17 +73,17 @@ class LoopScopes:
     def __init__(self, reporter: Reporter, *, debug: bool) -> None:
         self.reporter = reporter
         self.debug = debug
-        self._runners: dict[tuple[pytest.Node, Backend], LoopRunner] = {}
+        self._runners: dict[tuple[ScopeNode, Backend], LoopRunner] = {}
         self._current: asyncio.AbstractEventLoop | None = None
 
-    def get(self, node: pytest.Node, backend: Backend) -> LoopRunner | None:
+    def get(self, node: ScopeNode, backend: Backend) -> LoopRunner | None:
         runner = self._runners.get((node, backend))
         if runner is not None and runner.closed:
             return None
         return runner
 
     def runner(
-        self, node: pytest.Node, backend: Backend, *, debug: bool | None = None
+        self, node: ScopeNode, backend: Backend, *, debug: bool | None = None
     ) -> LoopRunner:
         """The open runner of ``node`` on ``backend``, made on first use."""
         key = (node, backend)
@@ -106,7 +111,7 @@ class LoopScopes:
             _set_event_loop(loop)
             self._current = loop
 
-    def close(self, node: pytest.Node, backend: Backend) -> None:
+    def close(self, node: ScopeNode, backend: Backend) -> None:
         """Close ``node``'s runner on ``backend``, report its problems."""
         runner = self._runners.pop((node, backend), None)
         if runner is None:
@@ -124,10 +129,9 @@ class LoopScopes:
 
     def close_all(self) -> None:
         for node, backend in list(reversed(self._runners)):
-            try:
+            # a failure is reported already; the rest still close
+            with contextlib.suppress(Exception):
                 self.close(node, backend)
-            except Exception:  # reported already; the rest still close
-                pass
 
 
 def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:

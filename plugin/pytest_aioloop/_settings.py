@@ -31,12 +31,12 @@ LOOP_SCOPES: Final[tuple[LoopScope, ...]] = (
 FIXTURE_SCOPE: Final = "fixture-scope"
 
 
-class Mode(str, enum.Enum):
+class Mode(enum.StrEnum):
     STRICT = "strict"
     AUTO = "auto"
 
 
-class LeakMode(str, enum.Enum):
+class LeakMode(enum.StrEnum):
     REPORT = "report"
     WARN = "warn"
     FAIL = "fail"
@@ -83,7 +83,7 @@ def add_options(parser: pytest.Parser) -> None:
         dest="asyncio_list_backends",
         action="store_true",
         default=False,
-        help="list the installed event loop backends and whether each loads, then exit.",
+        help="list the installed event loop backends and whether each loads; exit.",
     )
     group.addoption(
         "--asyncio-debug",
@@ -125,8 +125,12 @@ def add_options(parser: pytest.Parser) -> None:
         "loop scope of async tests without one (default: function)",
         default="function",
     )
-    parser.addini("asyncio_debug", "run loops in asyncio debug mode", type="bool", default=False)
-    parser.addini("asyncio_timeout", "default time limit of an async test, seconds", default=None)
+    parser.addini(
+        "asyncio_debug", "run loops in asyncio debug mode", type="bool", default=False
+    )
+    parser.addini(
+        "asyncio_timeout", "default time limit of an async test, seconds", default=None
+    )
     parser.addini(
         "asyncio_leaks",
         "report|warn|fail|ignore leaked tasks and lost exceptions (default: report)",
@@ -152,7 +156,7 @@ def _scope(value: str, option: str, *, allow_fixture_scope: bool) -> LoopScope |
         raise pytest.UsageError(
             f"{value!r} is not a valid {option}; valid values: {', '.join(valid)}."
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def parse_timeout(value: object, where: str) -> float:
@@ -184,14 +188,18 @@ def split_backends(values: list[str] | str) -> tuple[str, ...]:
 def read_settings(config: pytest.Config) -> Settings:
     """Read and check every option; raise ``pytest.UsageError`` on a bad value."""
     mode = config.getoption("asyncio_mode") or config.getini("asyncio_mode")
-    mode_option = "--asyncio-mode" if config.getoption("asyncio_mode") else "asyncio_mode"
+    mode_option = (
+        "--asyncio-mode" if config.getoption("asyncio_mode") else "asyncio_mode"
+    )
     mode = _choice(str(mode).strip(), Mode, mode_option)
 
     cli_backends = config.getoption("asyncio_backend")
     if cli_backends:
         backends = split_backends(cli_backends)
         if not backends:
-            raise pytest.UsageError("--asyncio-backend needs at least one backend name.")
+            raise pytest.UsageError(
+                "--asyncio-backend needs at least one backend name."
+            )
     else:
         backends = split_backends(str(config.getini("asyncio_backend") or "asyncio"))
         if not backends:
@@ -215,7 +223,11 @@ def read_settings(config: pytest.Config) -> Settings:
     assert test_scope is not None
 
     debug_option = config.getoption("asyncio_debug")
-    debug = bool(debug_option) if debug_option is not None else bool(config.getini("asyncio_debug"))
+    debug = (
+        bool(debug_option)
+        if debug_option is not None
+        else bool(config.getini("asyncio_debug"))
+    )
 
     timeout: float | None = None
     raw_timeout = config.getoption("asyncio_timeout")
@@ -232,7 +244,9 @@ def read_settings(config: pytest.Config) -> Settings:
     leaks_option = config.getoption("asyncio_leaks")
     leaks = leaks_option or config.getini("asyncio_leaks") or "report"
     leaks = _choice(
-        str(leaks).strip(), LeakMode, "--asyncio-leaks" if leaks_option else "asyncio_leaks"
+        str(leaks).strip(),
+        LeakMode,
+        "--asyncio-leaks" if leaks_option else "asyncio_leaks",
     )
     return Settings(
         mode=Mode(mode),

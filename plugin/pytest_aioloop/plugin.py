@@ -15,6 +15,7 @@ import pytest
 
 import aioloop
 
+from . import _compat
 from ._api import ASYNC_TEST_KEY, fixture_loop_scope
 from ._execute import run_test, setup_async_fixture
 from ._fixtures import (
@@ -114,7 +115,9 @@ def _refuse_pytest_asyncio(config: pytest.Config) -> None:
 
 
 def _load_backends(settings: Settings) -> tuple[aioloop.Backend, ...]:
-    source = "--asyncio-backend" if settings.backends_from_cli else "ini asyncio_backend"
+    source = (
+        "--asyncio-backend" if settings.backends_from_cli else "ini asyncio_backend"
+    )
     loaded = []
     for name in settings.backends:
         try:
@@ -203,7 +206,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     except MarkerError as exc:
         params = [BackendParam("error", None, str(exc))]
     if params is None:
-        if policy_overridden(definition) and POLICY_FIXTURE not in metafunc.fixturenames:
+        if (
+            policy_overridden(definition)
+            and POLICY_FIXTURE not in metafunc.fixturenames
+        ):
             metafunc.fixturenames.append(POLICY_FIXTURE)
             state.policy_used = True
         return
@@ -271,11 +277,11 @@ def pytest_fixture_setup(
         fixturedef, request, kind, str(loop_scope), settings, state.run, state.scopes
     )
     original = fixturedef.func
-    fixturedef.func = stand_in
+    _compat.replace_fixture_function(fixturedef, stand_in)
     try:
         return (yield)
     finally:
-        fixturedef.func = original
+        _compat.replace_fixture_function(fixturedef, original)
 
 
 def pytest_terminal_summary(
@@ -291,7 +297,8 @@ def pytest_terminal_summary(
             terminalreporter.write_line(line)
         if state.settings.leaks.value == "report":
             terminalreporter.write_line(
-                "(-v shows where each task was; --asyncio-leaks=fail makes them failures)"
+                "(-v shows where each task was; "
+                "--asyncio-leaks=fail makes them failures)"
             )
     if state.policy_used:
         terminalreporter.write_line(
