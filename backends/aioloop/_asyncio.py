@@ -23,6 +23,5 @@ class AsyncioBackend:
 
     def describe(self) -> str:
         return (
-            f"asyncio ({platform.python_implementation()} "
-            f"{platform.python_version()})"
+            f"asyncio ({platform.python_implementation()} {platform.python_version()})"
         )

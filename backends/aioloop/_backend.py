@@ -32,11 +32,10 @@ class Backend:
     ``new_event_loop`` fits ``asyncio.Runner(loop_factory=...)``.
     """
 
-    __slots__ = ("_describe", "_factory", "distribution", "name", "target")
+    __slots__ = ("_describe", "_distribution", "_factory", "name", "target")
 
     name: str
     target: str
-    distribution: str | None
 
     def __init__(
         self,
@@ -44,14 +43,24 @@ class Backend:
         factory: LoopFactory,
         *,
         target: str = "",
-        distribution: str | None = None,
+        distribution: str | Callable[[], str | None] | None = None,
         describe: Callable[[], str] | None = None,
     ) -> None:
         self.name = name
         self.target = target or getattr(factory, "__qualname__", repr(factory))
-        self.distribution = distribution
+        self._distribution = distribution
         self._factory = factory
         self._describe = describe
+
+    @property
+    def distribution(self) -> str | None:
+        """The package that provides this backend, ``"<name> <version>"``, if known.
+
+        Found in the installed packages' metadata the first time it is asked for.
+        """
+        if callable(self._distribution):
+            self._distribution = self._distribution()
+        return self._distribution
 
     @classmethod
     def from_driver(
@@ -60,7 +69,7 @@ class Backend:
         driver: object,
         *,
         target: str = "",
-        distribution: str | None = None,
+        distribution: str | Callable[[], str | None] | None = None,
     ) -> Backend:
         """Wrap what an entry point loaded: a driver class or object, or a factory.
 
@@ -68,7 +77,9 @@ class Backend:
         arguments; an object with ``new_event_loop()`` is a driver; any other
         callable is a loop factory. Raises :class:`TypeError` for anything else.
         """
-        if isinstance(driver, type) and not issubclass(driver, asyncio.AbstractEventLoop):
+        if isinstance(driver, type) and not issubclass(
+            driver, asyncio.AbstractEventLoop
+        ):
             driver = driver()
         new_event_loop = getattr(driver, "new_event_loop", None)
         if callable(new_event_loop):
@@ -89,7 +100,7 @@ class Backend:
 
     def new_event_loop(self) -> asyncio.AbstractEventLoop:
         """Return a new event loop; raise :class:`BackendLoopError` if it is not one."""
-        loop = self._factory()
+        loop: object = self._factory()  # a third party's promise, checked here
         if not isinstance(loop, asyncio.AbstractEventLoop):
             if inspect.iscoroutine(loop):
                 loop.close()

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ._backend import Backend
 from ._errors import BackendImportError, UnknownBackendError
+
+if TYPE_CHECKING:
+    from stevedore import ExtensionManager, NamedExtensionManager
+
+    _Failures = list[tuple[importlib.metadata.EntryPoint, BaseException]]
 
 __all__ = ["GROUP", "backend_names", "clear_backend_cache", "load_backend"]
 
@@ -17,15 +24,32 @@ _loaded: dict[str, Backend] = {}
 _lock = threading.Lock()
 
 
-def _entry_points() -> list[Any]:
+def _named_manager(
+    names: list[str], failures: _Failures
+) -> NamedExtensionManager[object]:
     # stevedore is imported here, not at module level: listing or loading
-    # backends is rare and must not cost every import of the package.
-    from stevedore import ExtensionManager
+    # backends happens once per run and must not cost every import of aioloop.
+    from stevedore import NamedExtensionManager
 
-    # A manager made from no extensions lists the group without importing
-    # any of its entry points (a plain ExtensionManager imports them all).
-    manager: Any = ExtensionManager.make_test_instance([], namespace=GROUP)
-    return list(manager.list_entry_points())
+    def on_failure(
+        _manager: ExtensionManager[object],
+        entry_point: importlib.metadata.EntryPoint,
+        error: BaseException,
+    ) -> None:
+        failures.append((entry_point, error))
+
+    # A named manager checks each entry point's name before importing it, so
+    # entry points with other names (other backends) are never imported.
+    return NamedExtensionManager(
+        GROUP,
+        names=names,
+        on_load_failure_callback=on_failure,
+        on_missing_entrypoints_callback=None,
+    )
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    return list(_named_manager([], []).list_entry_points())
 
 
 def backend_names() -> list[str]:
@@ -33,11 +57,17 @@ def backend_names() -> list[str]:
     return sorted({ep.name for ep in _entry_points()})
 
 
-def _distribution_of(entry_point: Any) -> str | None:
-    dist = getattr(entry_point, "dist", None)
-    if dist is None:
-        return None
-    return f"{dist.name} {dist.version}"
+def _distribution_of(name: str, target: str) -> str | None:
+    """``"<distribution> <version>"`` of the package that registers this entry point.
+
+    stevedore's entry-point cache drops the distribution, so it is looked up
+    again in the installed packages' metadata, only when it is asked for.
+    """
+    for entry_point in importlib.metadata.entry_points(group=GROUP, name=name):
+        dist = entry_point.dist
+        if entry_point.value == target and dist is not None:
+            return f"{dist.name} {dist.version}"
+    return None
 
 
 def load_backend(name: str) -> Backend:
@@ -63,47 +93,55 @@ def load_backend(name: str) -> Backend:
 
 
 def _load(name: str) -> Backend:
-    from stevedore import NamedExtensionManager
-
-    failures: list[tuple[Any, BaseException]] = []
-
-    def on_failure(_manager: Any, entry_point: Any, error: BaseException) -> None:
-        failures.append((entry_point, error))
-
-    manager: Any = NamedExtensionManager(
-        GROUP,
-        names=[name],
-        on_load_failure_callback=on_failure,
-        on_missing_entrypoints_callback=None,
-    )
-    for failed_entry_point, error in failures:
+    failures: _Failures = []
+    try:
+        manager = _named_manager([name], failures)
+    except Exception as error:
+        # stevedore lets AssertionError from a driver's import through.
+        targets = [ep.value for ep in _entry_points() if ep.name == name]
+        target = targets[0] if targets else "?"
         raise BackendImportError(
-            name,
-            failed_entry_point.value,
-            _distribution_of(failed_entry_point),
-            error,
+            name, target, _distribution_of(name, target), error
         ) from error
+    for entry_point, failure in failures:
+        raise BackendImportError(
+            name, entry_point.value, _distribution_of(name, entry_point.value), failure
+        ) from failure
     extensions = [ext for ext in manager.extensions if ext.name == name]
     if not extensions:
         raise UnknownBackendError(name, backend_names())
+    # Several packages may register the same name; the first one found wins,
+    # as it does for any other stevedore user.
     extension = extensions[0]
     target = extension.entry_point.value
-    distribution = _distribution_of(extension.entry_point)
     try:
         return Backend.from_driver(
-            name, extension.plugin, target=target, distribution=distribution
+            name,
+            extension.plugin,
+            target=target,
+            distribution=lambda: _distribution_of(name, target),
         )
     except Exception as error:
-        raise BackendImportError(name, target, distribution, error) from error
+        raise BackendImportError(
+            name, target, _distribution_of(name, target), error
+        ) from error
 
 
 def clear_backend_cache() -> None:
-    """Forget loaded backends and stevedore's entry-point cache for the group.
+    """Forget loaded backends and every cached list of installed entry points.
 
     For tests and tools that install or remove backends in a running process.
+    Modules that were already imported stay imported.
     """
-    from stevedore import ExtensionManager
+    from stevedore import ExtensionManager, _cache
 
     with _lock:
         _loaded.clear()
         ExtensionManager.ENTRY_POINT_CACHE.pop(GROUP, None)
+        # stevedore also memoises the scan per sys.path value for the life of
+        # the process (private, hence the guard); a package installed into a
+        # folder already on sys.path would stay invisible without this.
+        memo = getattr(getattr(_cache, "_c", None), "_internal", None)
+        if isinstance(memo, dict):
+            memo.clear()
+        importlib.invalidate_caches()

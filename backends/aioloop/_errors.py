@@ -39,7 +39,10 @@ class UnknownBackendError(BackendError, LookupError):
 
 
 @final
-class BackendImportError(BackendError, ImportError):
+class BackendImportError(BackendError, ImportError):  # type: ignore[misc]
+    # mypy: ImportError.name may be None (the module's name); here it is the
+    # backend's name, always set. Being an ImportError lets callers that
+    # already catch import failures catch this one too.
     """The backend's entry point is installed but its driver cannot be loaded.
 
     The original exception is kept as ``__cause__``.

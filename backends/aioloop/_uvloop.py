@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 from typing import final
 
 import uvloop
@@ -21,4 +22,4 @@ class UvloopBackend:
         return loop
 
     def describe(self) -> str:
-        return f"uvloop {uvloop.__version__}"
+        return f"uvloop {importlib.metadata.version('uvloop')}"

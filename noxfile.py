@@ -1,0 +1,91 @@
+"""The whole check, run by plain ``nox`` (and by ``.ci/run``).
+
+- ``tests``: the suite on every CPython from 3.11 to 3.13 found on PATH, with
+  the newest pytest the dependencies allow;
+- ``tests_oldest``: the suite on 3.11 with the oldest pytest supported (8.4);
+- ``lint``: ``ruff check``, ``ruff format --check`` and strict mypy.
+
+A Python version that is not installed is reported and skipped, not an error,
+on CI too. Extra arguments go to pytest: ``nox -s tests -- -k uvloop``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import nox
+
+nox.needs_version = ">=2024.10"
+nox.options.default_venv_backend = "venv"
+# nox turns a missing interpreter into an error when CI is set; we skip it
+# everywhere, so the same command works on a machine with one Python.
+nox.options.error_on_missing_interpreters = False
+nox.options.sessions = ["tests", "tests_oldest", "lint"]
+
+PYTHONS = ["3.11", "3.12", "3.13"]
+OLDEST_PYTEST = "pytest==8.4.*"
+
+
+def _select_every_pyenv_python() -> None:
+    """Let nox see every CPython 3.11+ that pyenv has, not only the selected one.
+
+    pyenv's shims answer only for the selected versions, and nox honours that
+    selection. With no explicit ``PYENV_VERSION``, select the current version
+    (first, so ``python`` stays the same) plus every installed 3.11+.
+    """
+    pyenv = shutil.which("pyenv")
+    if pyenv is None or "PYENV_VERSION" in os.environ:
+        return
+
+    def pyenv_output(*args: str) -> list[str]:
+        done = subprocess.run(
+            [pyenv, *args], capture_output=True, text=True, check=False
+        )
+        return done.stdout.replace(":", "\n").split() if done.returncode == 0 else []
+
+    current = pyenv_output("version-name")
+    wanted = [
+        version
+        for version in pyenv_output("versions", "--bare", "--skip-aliases")
+        if (match := re.fullmatch(r"3\.(\d+)\.\d+", version))
+        and int(match[1]) >= 11
+        and version not in current
+    ]
+    if current and wanted:
+        os.environ["PYENV_VERSION"] = ":".join([*current, *wanted])
+
+
+_select_every_pyenv_python()
+
+
+def _pytest(session: nox.Session) -> None:
+    # The plugin's tests start many pytester runs: spread them over all cores.
+    session.run("pytest", "-n", "auto", *session.posargs)
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the test suite against the installed (not editable) distribution."""
+    session.install(".[dev]")
+    _pytest(session)
+
+
+@nox.session(python=PYTHONS[0])
+def tests_oldest(session: nox.Session) -> None:
+    """Run the test suite with the oldest pytest we support."""
+    session.install(".[dev]", OLDEST_PYTEST)
+    session.run("python", "-c", "import pytest; print('pytest', pytest.__version__)")
+    _pytest(session)
+
+
+@nox.session(python=PYTHONS[0])
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format) on everything; mypy --strict on both packages."""
+    session.install(".[dev]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")  # aioloop and pytest_aioloop, strict: see pyproject.toml
+    session.run("mypy", "tests/backends")
