@@ -209,6 +209,9 @@ def setup_async_fixture(
         __tracebackhide__ = True
         generator = function(**kwargs)
         context = contextvars.copy_context()
+        # The generator stays suspended in the loop's worker task until its
+        # teardown, which must run in that same task.
+        runner.hold()
         try:
             value = _run(
                 runner,
@@ -219,7 +222,11 @@ def setup_async_fixture(
                 root=generator,
             )
         except StopAsyncIteration:
+            runner.release()
             raise ValueError(f"async fixture {name!r} did not yield a value") from None
+        except BaseException:
+            runner.release()
+            raise
         tokens = _propagate(context)
 
         def teardown() -> None:
@@ -249,6 +256,7 @@ def setup_async_fixture(
                     pytrace=False,
                 )
             finally:
+                runner.release()
                 _reset(tokens)
 
         request.addfinalizer(teardown)

@@ -81,7 +81,16 @@ class _InContext:
 
 @final
 class _Job:
-    __slots__ = ("context", "coro", "done", "error", "label", "result", "root", "timeout")
+    __slots__ = (
+        "context",
+        "coro",
+        "done",
+        "error",
+        "label",
+        "result",
+        "root",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -172,14 +181,25 @@ def _format_handler_context(context: dict[str, Any]) -> tuple[str, str]:
     return summary, "\n".join(detail_parts)
 
 
+def _nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
+    # The stdlib loop keeps its async generators and default executor in
+    # private attributes; other loops (uvloop) always get the full shutdown.
+    if not isinstance(loop, asyncio.BaseEventLoop):
+        return False
+    asyncgens = getattr(loop, "_asyncgens", None)
+    executor = getattr(loop, "_default_executor", True)
+    return asyncgens is not None and not asyncgens and executor is None
+
+
 @final
 class LoopRunner:
     """An event loop for one scope and one backend, and the task that serves it."""
 
     __slots__ = (
-        "_closed",
         "_abandoned",
+        "_closed",
         "_closing",
+        "_holds",
         "_jobs",
         "_loop",
         "_on_close",
@@ -204,7 +224,10 @@ class LoopRunner:
         self._closing = False
         self._closed = False
         self._abandoned = False
-        self._worker = self._loop.create_task(self._serve(), name="aioloop-worker")
+        # The worker task is made by the first run() and ends when it is idle
+        # and no async-generator fixture is suspended in it (see hold()).
+        self._worker: asyncio.Task[None] | None = None
+        self._holds = 0
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -220,6 +243,18 @@ class LoopRunner:
         summary, detail = _format_handler_context(context)
         self.problems.append(LoopProblem("exception", summary, detail))
 
+    def hold(self) -> None:
+        """Keep the worker task alive after the next job: an async-generator
+        fixture is about to be suspended in it until its teardown."""
+        self._holds += 1
+
+    def release(self) -> None:
+        """Undo one :meth:`hold` (the fixture has finished, or failed to start)."""
+        self._holds -= 1
+        wake = self._wake
+        if self._holds <= 0 and not self._jobs and wake is not None and not wake.done():
+            wake.set_result(None)  # let the idle worker end
+
     def on_close(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` first thing when the runner closes (newest first)."""
         self._on_close.append(callback)
@@ -231,6 +266,8 @@ class LoopRunner:
         loop = self._loop
         while True:
             if not jobs:
+                if self._holds <= 0 or self._closing:
+                    return
                 self._wake = loop.create_future()
                 try:
                     await self._wake
@@ -265,7 +302,9 @@ class LoopRunner:
 
         def expire() -> None:
             state["expired"] = True
-            state["stack"] = format_await_stack(job.root if job.root is not None else job.coro)
+            state["stack"] = format_await_stack(
+                job.root if job.root is not None else job.coro
+            )
             cancel()
             state["handle"] = loop.call_later(CANCEL_GRACE, give_up)
 
@@ -292,7 +331,9 @@ class LoopRunner:
         return result
 
     @staticmethod
-    def _timeout_error(job: _Job, state: dict[str, Any], *, swallowed: bool) -> TimeoutExpired:
+    def _timeout_error(
+        job: _Job, state: dict[str, Any], *, swallowed: bool
+    ) -> TimeoutExpired:
         note = (
             " (it caught the cancellation and went on; it was stopped anyway)"
             if swallowed
@@ -326,10 +367,12 @@ class LoopRunner:
                 f"the {self.label} event loop was closed by a test or fixture; "
                 f"tests must not close the loop they run on"
             )
-        if self._worker.done() or self._abandoned:
+        worker = self._worker
+        if worker is None or worker.done() or self._abandoned:
             self._abandoned = False
-            # Something (a test closing or stopping the loop, a KeyboardInterrupt)
-            # ended the worker: serve again from a new one.
+            # No worker yet, or it ended (idle with nothing held, or stopped by
+            # a test that stopped the loop): serve from a new one.
+            self._wake = None
             self._worker = loop.create_task(self._serve(), name="aioloop-worker")
         job = _Job(coro, context, timeout, root, label, loop.create_future())
         self._jobs.append(job)
@@ -341,7 +384,8 @@ class LoopRunner:
         except RuntimeError as exc:
             if not job.done.done():
                 self._jobs.clear()
-                self._worker.cancel()
+                if self._worker is not None:
+                    self._worker.cancel()
                 self._abandoned = True
                 raise RuntimeError(
                     f"{job.label} stopped the event loop before it finished "
@@ -391,7 +435,9 @@ class LoopRunner:
                 self._finish_tasks(loop, problems)
         except BaseException as exc:
             problems.append(
-                LoopProblem("close", f"closing the loop failed: {type(exc).__name__}: {exc}")
+                LoopProblem(
+                    "close", f"closing the loop failed: {type(exc).__name__}: {exc}"
+                )
             )
         finally:
             self._drop()
@@ -404,17 +450,19 @@ class LoopRunner:
     ) -> None:
         worker = self._worker
         wake = self._wake
-        if not worker.done():
+        if worker is not None and not worker.done():
             self._jobs.append(None)
             if wake is not None and not wake.done():
                 wake.set_result(None)
+        else:
+            worker = None
         leftovers = [t for t in asyncio.all_tasks(loop) if t is not worker]
         for task in leftovers:
             summary, detail = _describe_task(task)
             problems.append(LoopProblem("leak", f"{summary} was still pending", detail))
             task.cancel()
         waiting: set[asyncio.Task[Any]] = set(leftovers)
-        if not worker.done():
+        if worker is not None:
             waiting.add(worker)
         if waiting:
             loop.run_until_complete(asyncio.wait(waiting, timeout=CANCEL_GRACE))
@@ -431,7 +479,7 @@ class LoopRunner:
                         "".join(traceback.format_exception(exc)).rstrip(),
                     )
                 )
-        if not worker.done():
+        if worker is not None and not worker.done():
             worker.cancel()
             loop.run_until_complete(asyncio.wait({worker}, timeout=CANCEL_GRACE))
             if not worker.done():
@@ -452,6 +500,10 @@ class LoopRunner:
                 )
             finally:
                 loop.close()
+        elif _nothing_to_shut_down(loop):
+            # What Runner.close() would do, minus two loop runs that have
+            # nothing to do: most function loops end here.
+            loop.close()
         else:
             self._runner.close()
 

@@ -179,10 +179,25 @@ def pytest_itemcollected(item: pytest.Item) -> None:
             return
         item.add_marker(MARKER)
     item.stash[ASYNC_TEST_KEY] = True
-    names = item.fixturenames
-    if not names or names[0] != BACKEND_FIXTURE:
-        # Set the backend up first: a backend switch must tear down the
-        # previous backend's wider async fixtures before they are reused.
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # When tests of this run differ in backend, every async test sets the
+    # backend fixture up first: a backend switch then tears down the previous
+    # backend's wider async fixtures before they could be reused. A run on one
+    # backend skips this, and its per-test cost.
+    if not any(
+        BACKEND_FIXTURE in getattr(getattr(item, "callspec", None), "params", ())
+        for item in items
+    ):
+        return
+    for item in items:
+        if not item.stash.get(ASYNC_TEST_KEY, False):
+            continue
+        names = item.fixturenames  # type: ignore[attr-defined]
+        if names and names[0] == BACKEND_FIXTURE:
+            continue
         if BACKEND_FIXTURE in names:
             names.remove(BACKEND_FIXTURE)
         names.insert(0, BACKEND_FIXTURE)
