@@ -273,9 +273,9 @@ class LoopRunner:
                     await self._wake
                 except asyncio.CancelledError:
                     # Cancelled while idle (e.g. a fixture's TaskGroup saw a
-                    # child fail): keep serving unless the loop is closing.
-                    if self._closing:
-                        return
+                    # child fail): keep serving unless the loop is closing,
+                    # which the top of the loop checks.
+                    pass
                 continue
             job = jobs.popleft()
             if job is None:
