@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import contextvars
 import linecache
 import traceback
@@ -269,13 +270,11 @@ class LoopRunner:
                 if self._holds <= 0 or self._closing:
                     return
                 self._wake = loop.create_future()
-                try:
+                # Cancelled while idle (e.g. a fixture's TaskGroup saw a child
+                # fail): keep serving unless the loop is closing, which the top
+                # of the loop checks.
+                with contextlib.suppress(asyncio.CancelledError):
                     await self._wake
-                except asyncio.CancelledError:
-                    # Cancelled while idle (e.g. a fixture's TaskGroup saw a
-                    # child fail): keep serving unless the loop is closing,
-                    # which the top of the loop checks.
-                    pass
                 continue
             job = jobs.popleft()
             if job is None:
