@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -133,15 +134,21 @@ def clear_backend_cache() -> None:
     For tests and tools that install or remove backends in a running process.
     Modules that were already imported stay imported.
     """
-    from stevedore import ExtensionManager, _cache
+    from stevedore import ExtensionManager
 
     with _lock:
         _loaded.clear()
         ExtensionManager.ENTRY_POINT_CACHE.pop(GROUP, None)
-        # stevedore also memoises the scan per sys.path value for the life of
-        # the process (private, hence the guard); a package installed into a
-        # folder already on sys.path would stay invisible without this.
-        memo = getattr(getattr(_cache, "_c", None), "_internal", None)
-        if isinstance(memo, dict):
-            memo.clear()
+        _forget_stevedore_scan()
         importlib.invalidate_caches()
+
+
+def _forget_stevedore_scan() -> None:
+    # stevedore 5 also memoises its scan of all installed entry points per
+    # sys.path value, for the life of the process, in a private object: a
+    # package installed into a folder already on sys.path would stay invisible.
+    # Guarded, so a stevedore without that memo needs nothing here.
+    scan_cache = sys.modules.get("stevedore._cache")
+    memo = getattr(getattr(scan_cache, "_c", None), "_internal", None)
+    if isinstance(memo, dict):
+        memo.clear()

@@ -123,7 +123,7 @@ def run_python(tmp_path: Path) -> RunPython:
         env["PYTHONPATH"] = os.pathsep.join(str(p) for p in path)
         env.pop("PYTHONWARNINGS", None)
         result = subprocess.run(
-            [sys.executable, "-X", "dev", "-W", "error", "-c", textwrap.dedent(code)],
+            [sys.executable, "-W", "error", "-c", textwrap.dedent(code)],
             cwd=tmp_path,
             env=env,
             capture_output=True,
