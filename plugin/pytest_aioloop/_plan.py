@@ -79,12 +79,26 @@ class BackendParam:
 class RunBackends:
     """The run's backends, loaded at configure, and the hook-made ones."""
 
-    __slots__ = ("_made", "default", "selected")
+    __slots__ = ("_made", "default", "honour_global_policy", "selected")
 
-    def __init__(self, selected: tuple[Backend, ...]) -> None:
+    def __init__(
+        self, selected: tuple[Backend, ...], *, honour_global_policy: bool = False
+    ) -> None:
         self.selected = selected
         self.default = selected[0]
+        #: Compatibility shim: with no backend chosen, a loop policy that a
+        #: conftest installed (``uvloop.install()``, say) makes the loops, as
+        #: it did under pytest-asyncio.
+        self.honour_global_policy = honour_global_policy
         self._made: dict[tuple[str, Any], Backend] = {}
+
+    def default_for_run(self) -> Backend:
+        """The backend of a test nothing else chose one for."""
+        if self.honour_global_policy:
+            policy = _installed_policy()
+            if policy is not None:
+                return self.from_policy(policy)
+        return self.default
 
     def from_factory(
         self, name: str, factory: Callable[[], Any], where: str
@@ -102,6 +116,15 @@ class RunBackends:
             policy.new_event_loop,
             f"event_loop_policy fixture ({type(policy).__qualname__})",
         )
+
+
+def _installed_policy() -> asyncio.AbstractEventLoopPolicy | None:
+    # Read without asyncio.get_event_loop_policy(), which would create the
+    # default policy and warns from Python 3.14 on.
+    policy = getattr(asyncio.events, "_event_loop_policy", None)
+    if policy is None or type(policy) is asyncio.DefaultEventLoopPolicy:
+        return None
+    return policy  # type: ignore[no-any-return]
 
 
 def _hook_factories(
@@ -241,7 +264,7 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
             policy = _compat.item_fixture_value(item, POLICY_FIXTURE)
         backend = run.from_policy(policy)
     if backend is None:
-        backend = run.default
+        backend = run.default_for_run()
     plan = Plan(
         node=node,
         scope=scope,

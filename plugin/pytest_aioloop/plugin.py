@@ -134,7 +134,12 @@ def pytest_configure(config: pytest.Config) -> None:
     reporter = Reporter(settings.leaks)
     config.stash[_STATE] = _State(
         settings=settings,
-        run=RunBackends(_load_backends(settings)),
+        run=RunBackends(
+            _load_backends(settings),
+            honour_global_policy=(
+                not settings.backends_from_cli and settings.backends == ("asyncio",)
+            ),
+        ),
         scopes=LoopScopes(reporter, debug=settings.debug),
         reporter=reporter,
     )
