@@ -7,6 +7,7 @@ private modules beside this one.
 from __future__ import annotations
 
 import inspect
+import unittest
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, Final, final
@@ -172,10 +173,11 @@ def plan_of(item: pytest.Item) -> Plan:
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    if not isinstance(item, pytest.Function):
+    if not isinstance(item, pytest.Function) or async_kind(item.obj) is None:
         return
-    if async_kind(item.obj) is None:
-        return
+    cls = item.cls
+    if cls is not None and issubclass(cls, unittest.TestCase):
+        return  # unittest runs its own async tests (IsolatedAsyncioTestCase)
     if item.get_closest_marker(MARKER) is None:
         state = item.config.stash[_STATE]
         if state.settings.mode is not Mode.AUTO or owned_by_other_plugin(
