@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -221,3 +222,25 @@ def test_builtin_uvloop_backend_runs_a_coroutine_on_a_real_uvloop() -> None:
     assert loop_type is uvloop.Loop
     assert value == 42
     assert backend.describe() == f"uvloop {uvloop.__version__}"
+
+
+def test_backend_made_by_hand_names_its_factory() -> None:
+    backend = aioloop.Backend("handmade", asyncio.SelectorEventLoop)
+
+    assert backend.target == asyncio.SelectorEventLoop.__qualname__
+    assert repr(backend) == f"<Backend 'handmade' {backend.target}>"
+    assert backend.distribution is None
+    assert backend.describe() == "handmade"
+    assert run_on(backend).endswith("SelectorEventLoop")
+
+
+def test_module_like_driver_object_with_describe() -> None:
+    driver = types.SimpleNamespace(
+        new_event_loop=asyncio.SelectorEventLoop, describe=lambda: "namespace 0.1"
+    )
+
+    backend = aioloop.Backend.from_driver("ns", driver, distribution="ns-dist 0.1")
+
+    assert backend.describe() == "namespace 0.1"
+    assert backend.distribution == "ns-dist 0.1"
+    assert run_on(backend).endswith("SelectorEventLoop")
