@@ -155,12 +155,23 @@ def _hook_factories(
     return None
 
 
+_POLICY_OVERRIDDEN: Final = pytest.StashKey[bool]()
+
+
 def policy_overridden(item: pytest.Item) -> bool:
-    """Whether a conftest overrides the ``event_loop_policy`` fixture for ``item``."""
+    """Whether a conftest, module or class overrides the ``event_loop_policy``
+    fixture for ``item``. The answer is the same for the items of one module or
+    class, so it is kept on that collector."""
+    holder = item.parent if item.parent is not None else item
+    known = holder.stash.get(_POLICY_OVERRIDDEN, None)
+    if known is not None:
+        return known
     defs = _compat.fixturedefs_visible_to(item, POLICY_FIXTURE)
-    if not defs:
-        return False
-    return getattr(defs[-1].func, "__module__", "") != "pytest_aioloop._fixtures"
+    overridden = bool(defs) and (
+        getattr(defs[-1].func, "__module__", "") != "pytest_aioloop._fixtures"
+    )
+    holder.stash[_POLICY_OVERRIDDEN] = overridden
+    return overridden
 
 
 def _load(name: str, where: str) -> BackendParam:
@@ -258,7 +269,9 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
         if param.error is not None:
             pytest.fail(param.error, pytrace=False)
         backend = param.backend
-    elif policy_overridden(item):
+    elif POLICY_FIXTURE in getattr(item, "fixturenames", ()) and policy_overridden(
+        item
+    ):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             policy = _compat.item_fixture_value(item, POLICY_FIXTURE)
