@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable
-from typing import Protocol, final, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, final, runtime_checkable
 
 from ._errors import BackendLoopError
 
 __all__ = ["Backend", "BackendDriver", "LoopFactory"]
 
-LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+if TYPE_CHECKING:
+    import asyncio
+
+# asyncio is imported only when a loop is made or checked: importing this
+# package (as pytest does at start-up) must not cost asyncio's import time.
+LoopFactory = Callable[[], "asyncio.AbstractEventLoop"]
 
 
 @runtime_checkable
@@ -77,6 +81,8 @@ class Backend:
         arguments; an object with ``new_event_loop()`` is a driver; any other
         callable is a loop factory. Raises :class:`TypeError` for anything else.
         """
+        import asyncio
+
         if isinstance(driver, type) and not issubclass(
             driver, asyncio.AbstractEventLoop
         ):
@@ -100,6 +106,8 @@ class Backend:
 
     def new_event_loop(self) -> asyncio.AbstractEventLoop:
         """Return a new event loop; raise :class:`BackendLoopError` if it is not one."""
+        import asyncio
+
         loop: object = self._factory()  # a third party's promise, checked here
         if not isinstance(loop, asyncio.AbstractEventLoop):
             if inspect.iscoroutine(loop):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +12,10 @@ from aioloop import Backend
 
 from . import _compat
 from ._plan import BackendParam
+
+if TYPE_CHECKING:
+    import asyncio
+    import socket
 
 __all__ = [
     "_aioloop_backend",
@@ -52,12 +55,16 @@ def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
     """The global loop policy. Overriding this fixture (pytest-asyncio's way to
     choose a loop) makes tests run on loops from the returned policy; prefer
     backends (``--asyncio-backend``, ``mark.asyncio(backend=...)``)."""
+    import asyncio
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return asyncio.get_event_loop_policy()
 
 
 def _unused_port(kind: socket.SocketKind) -> int:
+    import socket
+
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -82,22 +89,30 @@ def _port_factory(kind: socket.SocketKind) -> Callable[[], int]:
 @pytest.fixture
 def unused_tcp_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on."""
+    import socket
+
     return _unused_port(socket.SOCK_STREAM)
 
 
 @pytest.fixture
 def unused_udp_port() -> int:
     """A UDP port on 127.0.0.1 that nothing is bound to."""
+    import socket
+
     return _unused_port(socket.SOCK_DGRAM)
 
 
 @pytest.fixture(scope="session")
 def unused_tcp_port_factory() -> Callable[[], int]:
     """A function returning a different unused TCP port at each call."""
+    import socket
+
     return _port_factory(socket.SOCK_STREAM)
 
 
 @pytest.fixture(scope="session")
 def unused_udp_port_factory() -> Callable[[], int]:
     """A function returning a different unused UDP port at each call."""
+    import socket
+
     return _port_factory(socket.SOCK_DGRAM)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import pytest
 
 __all__ = ["LoopFactoryHooks"]
 
-LoopFactories = Mapping[str, Callable[[], asyncio.AbstractEventLoop]]
+if TYPE_CHECKING:
+    import asyncio
+
+LoopFactories = Mapping[str, Callable[[], "asyncio.AbstractEventLoop"]]
 
 
 class LoopFactoryHooks:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, final
+from typing import TYPE_CHECKING, Any, Final, Literal, final
 
 import pytest
 
@@ -18,6 +17,9 @@ from . import _compat
 from ._marker import MARKER, MarkerError, MarkerOptions, marker_options
 from ._scopes import ScopeError, ScopeNode, scope_node
 from ._settings import Settings
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "BACKEND_FIXTURE",
@@ -77,20 +79,39 @@ class BackendParam:
 
 @final
 class RunBackends:
-    """The run's backends, loaded at configure, and the hook-made ones."""
+    """The run's backends, and the ones made from hooks and policies.
 
-    __slots__ = ("_made", "default", "honour_global_policy", "selected")
+    The run's backends are loaded at configure, except the plain default
+    (``asyncio``, nothing chosen): it loads when the first loop is needed, so
+    a run of sync tests never imports asyncio.
+    """
+
+    __slots__ = ("_loaded", "_made", "honour_global_policy", "names")
 
     def __init__(
-        self, selected: tuple[Backend, ...], *, honour_global_policy: bool = False
+        self,
+        names: tuple[str, ...],
+        loaded: tuple[Backend, ...] | None = None,
+        *,
+        honour_global_policy: bool = False,
     ) -> None:
-        self.selected = selected
-        self.default = selected[0]
+        self.names = names
+        self._loaded = loaded
         #: Compatibility shim: with no backend chosen, a loop policy that a
         #: conftest installed (``uvloop.install()``, say) makes the loops, as
         #: it did under pytest-asyncio.
         self.honour_global_policy = honour_global_policy
         self._made: dict[tuple[str, Any], Backend] = {}
+
+    @property
+    def selected(self) -> tuple[Backend, ...]:
+        if self._loaded is None:
+            self._loaded = tuple(aioloop.load_backend(name) for name in self.names)
+        return self._loaded
+
+    @property
+    def default(self) -> Backend:
+        return self.selected[0]
 
     def default_for_run(self) -> Backend:
         """The backend of a test nothing else chose one for."""
@@ -121,6 +142,8 @@ class RunBackends:
 def _installed_policy() -> asyncio.AbstractEventLoopPolicy | None:
     # Read without asyncio.get_event_loop_policy(), which would create the
     # default policy and warns from Python 3.14 on.
+    import asyncio
+
     policy = getattr(asyncio.events, "_event_loop_policy", None)
     if policy is None or type(policy) is asyncio.DefaultEventLoopPolicy:
         return None
@@ -221,7 +244,7 @@ def backend_params(
         ]
     if policy_overridden(item):
         return None
-    if len(run.selected) == 1:
+    if len(run.names) == 1:
         return None
     return [BackendParam(b.name, b) for b in run.selected]
 

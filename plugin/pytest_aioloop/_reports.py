@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Final, final
+from typing import TYPE_CHECKING, Final, final
 
 import pytest
 
-from ._runner import LoopProblem
 from ._settings import LeakMode
+
+if TYPE_CHECKING:
+    from ._runner import LoopProblem
 
 __all__ = ["REPORTER_KEY", "AioloopLeakWarning", "Reporter"]
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import warnings
-from typing import Final, final
+from typing import TYPE_CHECKING, Final, final
 
 import pytest
 
 from aioloop import Backend
 
 from ._reports import Reporter
-from ._runner import LoopRunner
 from ._settings import LoopScope
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from ._runner import LoopRunner
 
 __all__ = ["SCOPES_KEY", "LoopScopes", "ScopeError", "ScopeNode", "scope_node"]
 
@@ -97,6 +100,8 @@ class LoopScopes:
         where = node.nodeid or "session"
         kind = type(node).__name__.lower()
         label = f"{where}" if isinstance(node, pytest.Item) else f"{kind} {where}"
+        from ._runner import LoopRunner  # asyncio, only once a loop is needed
+
         runner = LoopRunner(
             backend, debug=self.debug if debug is None else debug, label=label
         )
@@ -135,6 +140,8 @@ class LoopScopes:
 
 
 def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    import asyncio
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         asyncio.set_event_loop(loop)

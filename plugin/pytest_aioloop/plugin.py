@@ -18,7 +18,6 @@ import aioloop
 
 from . import _compat
 from ._api import ASYNC_TEST_KEY, fixture_loop_scope
-from ._execute import run_test, setup_async_fixture
 from ._fixtures import (
     _aioloop_backend as _aioloop_backend,
 )
@@ -115,7 +114,14 @@ def _refuse_pytest_asyncio(config: pytest.Config) -> None:
         )
 
 
-def _load_backends(settings: Settings) -> tuple[aioloop.Backend, ...]:
+def _load_backends(settings: Settings) -> tuple[aioloop.Backend, ...] | None:
+    """Load the run's backends; a bad one is a usage error before collection.
+
+    The plain default (the built-in ``asyncio``, nothing chosen) is left to
+    load on first use, so that a run of sync tests never imports asyncio.
+    """
+    if settings.backends == ("asyncio",) and not settings.backends_from_cli:
+        return None
     source = (
         "--asyncio-backend" if settings.backends_from_cli else "ini asyncio_backend"
     )
@@ -136,6 +142,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = _State(
         settings=settings,
         run=RunBackends(
+            settings.backends,
             _load_backends(settings),
             honour_global_policy=(
                 not settings.backends_from_cli and settings.backends == ("asyncio",)
@@ -267,6 +274,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         )
         return None
     state = pyfuncitem.config.stash[_STATE]
+    from ._execute import run_test  # asyncio, only once an async test runs
+
     run_test(pyfuncitem, kind, state.settings, state.run, state.scopes, state.reporter)
     return True
 
@@ -295,6 +304,8 @@ def pytest_fixture_setup(
             return (yield)
         declared = None
     loop_scope = declared or settings.default_fixture_loop_scope or fixturedef.scope
+    from ._execute import setup_async_fixture  # asyncio, only when needed
+
     stand_in = setup_async_fixture(
         fixturedef, request, kind, str(loop_scope), settings, state.run, state.scopes
     )
