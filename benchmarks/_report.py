@@ -1,0 +1,367 @@
+"""Turn the measured samples into a table (markdown) and a record (JSON)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from _suites import NO_BACKEND, SUITES_BY_NAME
+
+OURS = "aioloop"
+LABELS = {
+    "none": "floor",
+    "aioloop": "pytest-aioloop",
+    "asyncio": "pytest-asyncio",
+    "anyio": "anyio",
+}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class JobKey:
+    """One suite on one backend under one plugin (``none`` for the floor)."""
+
+    suite: str
+    backend: str
+    plugin: str
+
+
+class Measured(Protocol):
+    samples: list[float]
+    failure: str | None
+    expected: int
+
+
+def _median(job: Measured | None) -> float | None:
+    if job is None or job.failure is not None or not job.samples:
+        return None
+    return statistics.median(job.samples)
+
+
+def build(
+    meta: Mapping[str, Any],
+    plugins: Sequence[str],
+    rows: Sequence[tuple[str, str]],
+    row_jobs: Mapping[tuple[str, str], Sequence[JobKey]],
+    jobs: Mapping[JobKey, Measured],
+) -> dict[str, Any]:
+    """The whole result as plain data (what the JSON file holds)."""
+    startup: dict[str, float] = {}
+    floor_startup = _median(jobs.get(JobKey("startup", NO_BACKEND, "none")))
+    for plugin in plugins:
+        median = _median(jobs.get(JobKey("startup", NO_BACKEND, plugin)))
+        if median is not None and floor_startup is not None:
+            startup[plugin] = median - floor_startup
+
+    out_rows = []
+    for suite_name, backend in rows:
+        floor_key, *plugin_keys = row_jobs[(suite_name, backend)]
+        floor = _median(jobs[floor_key])
+        cells: dict[str, dict[str, Any]] = {}
+        for key in plugin_keys:
+            job = jobs[key]
+            median = _median(job)
+            cell: dict[str, Any] = {
+                "median_s": median,
+                "samples_s": job.samples,
+                "failure": job.failure,
+            }
+            if median is not None and floor is not None:
+                per_test = (median - floor) / job.expected * 1e6
+                cell["us_per_test"] = per_test
+                if key.plugin in startup:
+                    cell["us_per_test_excl_startup"] = (
+                        (median - floor - startup[key.plugin]) / job.expected * 1e6
+                    )
+            cells[key.plugin] = cell
+        out_rows.append(
+            {
+                "suite": suite_name,
+                "backend": backend,
+                "tests": jobs[plugin_keys[0]].expected if plugin_keys else None,
+                "floor_suite": floor_key.suite,
+                "floor_median_s": floor,
+                "floor_samples_s": jobs[floor_key].samples,
+                "cells": cells,
+                "ratios": _ratios(cells, floor),
+            }
+        )
+    report: dict[str, Any] = {
+        "meta": dict(meta),
+        "plugins": list(plugins),
+        "startup_over_floor_s": startup,
+        "rows": out_rows,
+    }
+    report["targets"] = targets(report)
+    return report
+
+
+def _ratios(
+    cells: Mapping[str, Mapping[str, Any]], floor: float | None
+) -> dict[str, dict[str, float | None]]:
+    ours = cells.get(OURS, {})
+    out: dict[str, dict[str, float | None]] = {}
+    for peer, cell in cells.items():
+        if peer == OURS:
+            continue
+        wall = overhead = None
+        if ours.get("median_s") and cell.get("median_s"):
+            wall = ours["median_s"] / cell["median_s"]
+            if floor is not None:
+                a, b = ours["median_s"] - floor, cell["median_s"] - floor
+                overhead = a / b if a > 0 and b > 0 else None
+        out[peer] = {"wall": wall, "overhead": overhead}
+    return out
+
+
+# --- targets (issue 7) ---------------------------------------------------------
+
+
+def _cell(
+    report: Mapping[str, Any], suite: str, backend: str, plugin: str
+) -> dict[str, Any]:
+    for row in report["rows"]:
+        if row["suite"] == suite and row["backend"] == backend:
+            cell: dict[str, Any] = row["cells"].get(plugin, {})
+            return cell
+    return {}
+
+
+def _value(report: Mapping[str, Any], check: str, plugin: str) -> float | None:
+    """The measured value of one target check for one plugin."""
+    kind, _, arg = check.partition(":")
+    if kind == "startup_ms":
+        value = report["startup_over_floor_s"].get(plugin)
+        return None if value is None else value * 1e3
+    if kind == "collect_ratio":
+        sync = _cell(report, "collect-sync", NO_BACKEND, plugin).get("median_s")
+        asyn = _cell(report, "collect-async", "asyncio", plugin).get("median_s")
+        return asyn / sync if sync and asyn else None
+    if kind == "uvloop_ratio":
+        stdlib = _cell(report, "real-work", "asyncio", plugin).get("median_s")
+        uv = _cell(report, "real-work", "uvloop", plugin).get("median_s")
+        return uv / stdlib if stdlib and uv else None
+    suite, _, backend = arg.partition("/")
+    field_name = "us_per_test_excl_startup" if kind == "excl" else "us_per_test"
+    value = _cell(report, suite, backend, plugin).get(field_name)
+    return None if value is None else float(value)
+
+
+#: (what, check, limit, unit): a check is met when the value is <= limit
+#: (for ``uvloop_ratio``: < limit).
+TARGETS: tuple[tuple[str, str, float, str], ...] = (
+    ("function loop", "us:function/asyncio", 80, "µs/test"),
+    ("module loop", "us:module/asyncio", 30, "µs/test"),
+    ("session loop", "us:session/asyncio", 30, "µs/test"),
+    ("function async-gen fixture", "us:asyncgen-fixture/asyncio", 150, "µs/test"),
+    ("function loop on uvloop", "us:function/uvloop", 120, "µs/test"),
+    ("installed, sync tests (excl. start-up)", "excl:sync/-", 5, "µs/test"),
+    ("installed, start-up", "startup_ms", 20, "ms"),
+    ("--collect-only 10N async / sync", "collect_ratio", 1.1, "x"),
+    ("real work: uvloop / asyncio wall time", "uvloop_ratio", 1.0, "x (< 1)"),
+)
+
+
+def targets(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for what, check, limit, unit in TARGETS:
+        values = {p: _value(report, check, p) for p in report["plugins"]}
+        ours = values.get(OURS)
+        met = None
+        if ours is not None:
+            met = ours < limit if check == "uvloop_ratio" else ours <= limit
+        out.append(
+            {
+                "target": what,
+                "limit": limit,
+                "unit": unit,
+                "values": values,
+                "met": met,
+            }
+        )
+    return out
+
+
+# --- markdown --------------------------------------------------------------------
+
+
+def _s(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _us(cell: Mapping[str, Any], suite: str) -> str:
+    if cell.get("failure"):
+        return "failed"
+    value = cell.get("us_per_test")
+    if value is None:
+        return "—"
+    if SUITES_BY_NAME[suite].fixed_count == 1:
+        return f"{value / 1e3:+.0f} ms"
+    return f"{value:+.0f}"
+
+
+def _ratio(ratio: Mapping[str, float | None] | None) -> str:
+    if not ratio or ratio.get("wall") is None:
+        return "—"
+    text = f"{ratio['wall']:.2f}x"
+    if ratio.get("overhead") is not None:
+        text += f" ({ratio['overhead']:.2f}x)"
+    return text
+
+
+def _table(header: list[str], lines: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
+
+    def fmt(cells: list[str]) -> str:
+        padded = (c.ljust(w) for c, w in zip(cells, widths, strict=True))
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "| " + " | ".join("-" * w for w in widths) + " |"
+    return "\n".join([fmt(header), rule, *(fmt(line) for line in lines)])
+
+
+def main_table(report: Mapping[str, Any]) -> str:
+    plugins: list[str] = report["plugins"]
+    peers = [p for p in plugins if p != OURS] if OURS in plugins else []
+    header = ["suite", "backend", "tests", "floor s"]
+    header += [f"{LABELS[p]} s" for p in plugins]
+    header += [f"{LABELS[p]} µs/test" for p in plugins]
+    header += [f"ours ÷ {LABELS[p]}" for p in peers]
+    lines = []
+    for row in report["rows"]:
+        cells = row["cells"]
+        line = [row["suite"], row["backend"], str(row["tests"])]
+        line.append(_s(row["floor_median_s"]))
+        line += [_s(cells[p].get("median_s")) for p in plugins]
+        line += [_us(cells[p], row["suite"]) for p in plugins]
+        line += [_ratio(row["ratios"].get(p)) for p in peers]
+        lines.append(line)
+    return _table(header, lines)
+
+
+def _target_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit.startswith("x"):
+        return f"{value:.2f}x"
+    return f"{value:+.0f}" if unit != "ms" else f"{value:+.0f} ms"
+
+
+def targets_table(report: Mapping[str, Any]) -> str:
+    plugins: list[str] = report["plugins"]
+    header = ["target", "limit", *(LABELS[p] for p in plugins), "met (ours)"]
+    lines = []
+    for target in report["targets"]:
+        if not any(v is not None for v in target["values"].values()):
+            continue
+        unit = target["unit"]
+        limit = f"≤ {target['limit']:g} {unit}"
+        if unit.startswith("x (<"):
+            limit = f"< {target['limit']:g}x"
+        values = [_target_value(target["values"].get(p), unit) for p in plugins]
+        met = {True: "yes", False: "**no**", None: "—"}[target["met"]]
+        lines.append([target["target"], limit, *values, met])
+    return _table(header, lines)
+
+
+def reference_table(report: Mapping[str, Any]) -> str:
+    reference: Mapping[str, Mapping[str, float]] = report["reference"]
+    backends = list(reference)
+    operations = list(reference[backends[0]])
+    header = ["µs per operation (best of 5)", *backends]
+    lines = [[op, *(f"{reference[b][op]:.1f}" for b in backends)] for op in operations]
+    text = _table(header, lines)
+    return text + (
+        "\n\nThe floor of a function-loop test is one loop made and closed plus "
+        "one `run_until_complete`; `real-work body` is the `real-work` suite's "
+        "test body on one long-lived loop, so the two backends compare without "
+        "pytest."
+    )
+
+
+def versions_table(report: Mapping[str, Any]) -> str:
+    versions: Mapping[str, Mapping[str, str]] = report["meta"]["versions"]
+    names = sorted({name for v in versions.values() for name in v})
+    header = ["package", *(LABELS[k] for k in versions)]
+    lines = [[name, *(v.get(name, "") for v in versions.values())] for name in names]
+    return _table(header, lines)
+
+
+def markdown(report: Mapping[str, Any]) -> str:
+    meta = report["meta"]
+    machine = meta["machine"]
+    dirty = " (plugin/backends modified)" if meta["git"]["dirty"] else ""
+    suites = sorted(
+        {row["suite"] for row in report["rows"]}, key=list(SUITES_BY_NAME).index
+    )
+    failures = [
+        f"- {row['suite']} / {row['backend']} / {LABELS[p]}: "
+        + str(cell["failure"]).splitlines()[0]
+        for row in report["rows"]
+        for p, cell in row["cells"].items()
+        if cell.get("failure")
+    ]
+    parts = [
+        "# pytest-aioloop benchmark",
+        "",
+        f"{meta['started']} on {machine['host']}, git {meta['git']['commit']}{dirty}",
+        "",
+        f"    {meta['command']}",
+        "",
+        f"N = {meta['n']} tests in {meta['files']} files per suite, {meta['runs']} "
+        "timed runs per cell, plugins alternating within each suite. Cells are "
+        "the median whole-process wall time of `python -m pytest -q -p "
+        "no:cacheprovider`; **µs/test** = (median - floor median) / tests, where "
+        "the floor is the same number of sync tests run with no async plugin "
+        "(for `collect-async` the `collect-sync` floor, for `xdist-*` the "
+        "`xdist-sync` floor). **ours ÷ peer** is the wall-time ratio, with the "
+        "ratio of the costs over the floor in brackets.",
+        "",
+        "**The machine is shared and noisy: read ratios within one run, not "
+        "absolute times.**",
+        "",
+        main_table(report),
+        "",
+        "## Targets (issue 7)",
+        "",
+        targets_table(report),
+        "",
+        "µs/test figures include each plugin's start-up cost spread over the "
+        "tests; `startup` shows that cost on its own.",
+    ]
+    if failures:
+        parts += ["", "## Failures", "", *failures]
+    if report.get("reference"):
+        parts += ["", "## Outside pytest (reference)", "", reference_table(report)]
+    parts += [
+        "",
+        "## Suites",
+        "",
+        *(f"- `{name}`: {SUITES_BY_NAME[name].description}" for name in suites),
+        "",
+        "anyio has no loop scopes: under anyio the class, module and session "
+        "suites run with its usual runner, which lives as long as a test or an "
+        "async fixture holds it (so in `session-fixture` the whole session "
+        "shares one loop).",
+        "",
+        "## Machine",
+        "",
+        f"{machine['cpu']}, {machine['cores']} cores, {machine['platform']}",
+        "",
+        versions_table(report),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def save(report: Mapping[str, Any], directory: Path, started: datetime) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{started:%Y-%m-%dT%H%MZ}-{report['meta']['machine']['host']}"
+    md, js = directory / f"{stem}.md", directory / f"{stem}.json"
+    md.write_text(markdown(report))
+    js.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    return [md, js]

@@ -1,0 +1,449 @@
+"""Benchmark pytest-aioloop against pytest-asyncio, anyio and the sync floor.
+
+    python benchmarks/run.py                    # full run: N=2000, 5 runs
+    python benchmarks/run.py --quick            # N=200, 2 runs
+    python benchmarks/run.py --suites function,module --plugins aioloop,asyncio
+    python benchmarks/run.py --in-place         # current python, no venvs
+
+Every suite is generated once into a temporary folder and run, byte for byte
+the same, under each plugin (see ``_suites.py``). The runs alternate between
+plugins (A B C, A B C, ...) and the median whole-process wall time of
+``python -m pytest -q -p no:cacheprovider`` is reported. The machine is
+shared and noisy: compare ratios within one run, not absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import _envs
+import _report
+from _report import JobKey
+from _suites import (
+    ASYNC_BACKENDS,
+    NO_BACKEND,
+    SUITES,
+    SUITES_BY_NAME,
+    VERIFY_COUNT,
+    Suite,
+    generate_verify,
+)
+from _suites import generate as generate_suite
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+#: Environment variables that would change what pytest does in the child.
+#: PYTHONDONTWRITEBYTECODE would make every run recompile the editable plugin
+#: and re-rewrite every test file: a cost no real CI run has twice.
+_SCRUBBED_ENV = (
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "PYTEST_CURRENT_TEST",
+    "PYTHONDONTWRITEBYTECODE",
+    "VIRTUAL_ENV",
+)
+
+
+@dataclass(slots=True)
+class Job:
+    key: JobKey
+    suite: Suite
+    interpreter: _envs.Interpreter
+    directory: Path
+    expected: int
+    samples: list[float] = field(default_factory=list)
+    failure: str | None = None
+
+
+# --- running pytest ------------------------------------------------------------
+
+
+def _child_env(plugin: str, backend: str, keep_pythonpath: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    if not keep_pythonpath:
+        env.pop("PYTHONPATH", None)
+    env["BENCH_PLUGIN"] = plugin
+    env["BENCH_BACKEND"] = "asyncio" if backend == NO_BACKEND else backend
+    return env
+
+
+_PASSED = re.compile(r"(\d+) passed")
+_COLLECTED = re.compile(r"(\d+) tests? collected")
+
+
+def _check_output(output: str, returncode: int, expected: int, collect: bool) -> str:
+    """Return an error message, or '' when the run did what it should."""
+    if returncode != 0:
+        return f"exit status {returncode}"
+    pattern = _COLLECTED if collect else _PASSED
+    match = pattern.findall(output)
+    count = int(match[-1]) if match else 0
+    if count != expected:
+        what = "collected" if collect else "passed"
+        return f"{count} tests {what}, expected {expected}"
+    return ""
+
+
+def run_once(
+    job: Job, keep_pythonpath: bool, timeout: float
+) -> tuple[float, str | None]:
+    """Run the job's pytest once; return (wall seconds, error or None)."""
+    cmd = job.interpreter.command(job.key.backend, job.suite.pytest_args)
+    env = _child_env(job.key.plugin, job.key.backend, keep_pythonpath)
+    start = time.perf_counter()
+    try:
+        result = subprocess.run(
+            cmd,
+            cwd=job.directory,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return time.perf_counter() - start, f"timed out after {timeout:.0f} s"
+    elapsed = time.perf_counter() - start
+    error = _check_output(
+        result.stdout, result.returncode, job.expected, job.suite.collect_only
+    )
+    if error:
+        tail = "\n".join(result.stdout.strip().splitlines()[-15:])
+        return elapsed, f"{error}\n    $ {' '.join(cmd)}\n{tail}"
+    return elapsed, None
+
+
+def verify(
+    interpreter: _envs.Interpreter,
+    backend: str,
+    directory: Path,
+    keep_pythonpath: bool,
+) -> str | None:
+    """Check that the plugin really runs on ``backend`` with the loop sharing
+    each loop scope promises; return an error message or None."""
+    suite = Suite("_verify", "", "async", floor="sync")
+    key = JobKey("_verify", backend, interpreter.plugin.key)
+    job = Job(key, suite, interpreter, directory, VERIFY_COUNT)
+    _, error = run_once(job, keep_pythonpath, timeout=120)
+    return error
+
+
+# --- planning ------------------------------------------------------------------
+
+
+def select_suites(patterns: list[str], xdist: bool) -> list[Suite]:
+    chosen = [
+        suite
+        for suite in SUITES
+        if any(fnmatch.fnmatchcase(suite.name, p) for p in patterns)
+    ]
+    unknown = [
+        p for p in patterns if not any(fnmatch.fnmatchcase(s.name, p) for s in SUITES)
+    ]
+    if unknown:
+        names = ", ".join(s.name for s in SUITES)
+        raise SystemExit(f"unknown suite(s) {', '.join(unknown)}; known: {names}")
+    if not xdist:
+        skipped = [s.name for s in chosen if "-n" in s.pytest_args]
+        if skipped:
+            print(f"skipping {', '.join(skipped)}: pytest-xdist is not installed")
+        chosen = [s for s in chosen if "-n" not in s.pytest_args]
+    return chosen
+
+
+@dataclass(slots=True)
+class Plan:
+    rows: list[tuple[Suite, str]]
+    jobs: dict[JobKey, Job]
+    #: For each row, the keys of its jobs: the floor first, then the plugins.
+    row_jobs: dict[tuple[str, str], list[JobKey]]
+
+
+def plan(
+    suites: list[Suite],
+    interpreters: list[_envs.Interpreter],
+    root: Path,
+    n: int,
+    files: int,
+    backends: set[str],
+) -> Plan:
+    floor, *plugins = interpreters
+    directories: dict[str, Path] = {}
+
+    def directory(suite: Suite) -> Path:
+        if suite.name not in directories:
+            directories[suite.name] = generate_suite(suite, n, files, root)
+        return directories[suite.name]
+
+    jobs: dict[JobKey, Job] = {}
+
+    def add(suite: Suite, backend: str, interpreter: _envs.Interpreter) -> JobKey:
+        key = JobKey(suite.name, backend, interpreter.plugin.key)
+        if key not in jobs:
+            jobs[key] = Job(key, suite, interpreter, directory(suite), suite.count(n))
+        return key
+
+    rows: list[tuple[Suite, str]] = []
+    row_jobs: dict[tuple[str, str], list[JobKey]] = {}
+    for suite in suites:
+        for backend in suite.backends_for():
+            if backend != NO_BACKEND and backend not in backends:
+                continue
+            floor_key = add(SUITES_BY_NAME[suite.floor], NO_BACKEND, floor)
+            keys = [floor_key] + [add(suite, backend, p) for p in plugins]
+            rows.append((suite, backend))
+            row_jobs[(suite.name, backend)] = keys
+    return Plan(rows, jobs, row_jobs)
+
+
+# --- measuring -----------------------------------------------------------------
+
+
+def warm_up_and_verify(
+    the_plan: Plan,
+    interpreters: list[_envs.Interpreter],
+    root: Path,
+    keep_pythonpath: bool,
+) -> None:
+    """One untimed run of every job (it writes the bytecode caches and checks
+    the test count), and one verification run per plugin and backend."""
+    verify_dir = generate_verify(root)
+    backends = sorted({key.backend for key in the_plan.jobs} - {NO_BACKEND})
+    broken: dict[tuple[str, str], str] = {}
+    for interpreter in interpreters[1:]:
+        for backend in backends:
+            error = verify(interpreter, backend, verify_dir, keep_pythonpath)
+            status = "ok" if error is None else "FAILED"
+            print(f"verify {interpreter.plugin.label} on {backend}: {status}")
+            if error is not None:
+                print(error, flush=True)
+                broken[(interpreter.plugin.key, backend)] = error
+    for key, job in sorted(the_plan.jobs.items()):
+        if (key.plugin, key.backend) in broken:
+            job.failure = "verification failed: " + broken[(key.plugin, key.backend)]
+            continue
+        _, error = run_once(job, keep_pythonpath, timeout=900)
+        if error is not None:
+            print(f"warm-up {key.suite}/{key.backend}/{key.plugin} FAILED: {error}")
+            job.failure = error
+    print("warm-up done", flush=True)
+
+
+def measure_round(the_plan: Plan, round_number: int, keep_pythonpath: bool) -> None:
+    """Run every live job once, alternating plugins within each row."""
+    done: set[JobKey] = set()
+    for suite, backend in the_plan.rows:
+        keys = the_plan.row_jobs[(suite.name, backend)]
+        shift = round_number % len(keys)
+        for key in keys[shift:] + keys[:shift]:
+            job = the_plan.jobs[key]
+            if key in done or job.failure is not None:
+                continue
+            elapsed, error = run_once(job, keep_pythonpath, timeout=900)
+            done.add(key)
+            if error is not None:
+                print(f"{key.suite}/{key.backend}/{key.plugin} FAILED: {error}")
+                job.failure = error
+            else:
+                job.samples.append(elapsed)
+        print(f"  round {round_number + 1}: {suite.name} / {backend} done", flush=True)
+
+
+def run_reference(python: Path, directory: Path, count: int) -> dict[str, Any]:
+    """Loop costs outside pytest (see ``_reference.py``); {} if it fails."""
+    cmd = [str(python), str(HERE / "_reference.py"), str(directory), str(count)]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        print(f"reference measurement failed:\n{result.stderr}")
+        return {}
+    reference: dict[str, Any] = json.loads(result.stdout)
+    return reference
+
+
+# --- metadata --------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git(*args: str) -> str:
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return result.stdout.strip()
+
+
+def machine_info() -> dict[str, object]:
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+    }
+
+
+# --- command line --------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="N=200 and 2 runs (unless given)"
+    )
+    parser.add_argument("--runs", type=int, help="timed runs per job (default 5)")
+    parser.add_argument("--n", type=int, help="tests per suite (default 2000)")
+    parser.add_argument("--files", type=int, default=20, help="files per suite")
+    parser.add_argument(
+        "--suites",
+        default="*",
+        help="comma-separated suite names or globs; known: "
+        + ", ".join(s.name for s in SUITES),
+    )
+    parser.add_argument(
+        "--backends",
+        default=",".join(ASYNC_BACKENDS),
+        help="comma-separated backends for the async suites (default: all)",
+    )
+    parser.add_argument(
+        "--plugins",
+        default=",".join(p.key for p in _envs.PLUGINS),
+        help="comma-separated: aioloop, asyncio (pytest-asyncio), anyio",
+    )
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="use the current python (no venvs), with each plugin importable here",
+    )
+    parser.add_argument(
+        "--venvs", type=Path, default=HERE / ".venvs", help="venv cache folder"
+    )
+    parser.add_argument(
+        "--recreate", action="store_true", help="rebuild the cached venvs"
+    )
+    parser.add_argument(
+        "--pytest", default="==9.*", help="pytest version spec (default ==9.*)"
+    )
+    parser.add_argument(
+        "--results-dir", type=Path, default=HERE / "results", help="where to save"
+    )
+    parser.add_argument("--no-save", action="store_true", help="print only")
+    parser.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="skip the loop costs measured outside pytest",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the generated suites and say where"
+    )
+    args = parser.parse_args(argv)
+    args.runs = args.runs or (2 if args.quick else 5)
+    args.n = args.n or (200 if args.quick else 2000)
+    if args.runs < 1 or args.n < 1 or args.files < 1:
+        parser.error("--runs, --n and --files must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = datetime.now(UTC)
+    wanted = [p.strip() for p in args.plugins.split(",") if p.strip()]
+    unknown = [key for key in wanted if key not in _envs.PLUGINS_BY_KEY]
+    if unknown:
+        raise SystemExit(f"unknown plugin(s) {unknown}; known: aioloop, asyncio, anyio")
+    plugins = [p for p in _envs.PLUGINS if p.key in wanted]
+    if args.in_place:
+        interpreters = _envs.in_place(plugins)
+    else:
+        interpreters = _envs.build_venvs(
+            plugins, args.venvs, args.pytest, REPO, args.recreate
+        )
+    if len(interpreters) < 2:
+        print("no plugin to measure")
+    xdist = all(_envs.xdist_available(i) for i in interpreters)
+    patterns = [p.strip() for p in args.suites.split(",") if p.strip()]
+    suites = select_suites(patterns, xdist)
+
+    root = Path(tempfile.mkdtemp(prefix="aioloop-bench-"))
+    try:
+        backends = {b.strip() for b in args.backends.split(",")}
+        the_plan = plan(suites, interpreters, root, args.n, args.files, backends)
+        print(f"{len(the_plan.jobs)} jobs, {args.runs} runs each, suites in {root}")
+        warm_up_and_verify(the_plan, interpreters, root, args.in_place)
+        meta = {
+            "started": started.isoformat(timespec="seconds"),
+            "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]])
+            if argv is None
+            else " ".join(["python", "benchmarks/run.py", *argv]),
+            "n": args.n,
+            "files": args.files,
+            "runs": args.runs,
+            "in_place": args.in_place,
+            "machine": machine_info(),
+            "git": {
+                "commit": _git("rev-parse", "--short", "HEAD"),
+                "dirty": bool(
+                    _git("status", "--porcelain", "--", "plugin", "backends")
+                ),
+            },
+            "versions": {i.plugin.key: i.versions for i in interpreters},
+        }
+        reference: dict[str, Any] = {}
+        for round_number in range(args.runs):
+            measure_round(the_plan, round_number, args.in_place)
+            report = _report.build(
+                meta,
+                [i.plugin.key for i in interpreters[1:]],
+                [(suite.name, backend) for suite, backend in the_plan.rows],
+                the_plan.row_jobs,
+                the_plan.jobs,
+            )
+            if round_number == args.runs - 1 and not args.no_reference:
+                reference = run_reference(
+                    interpreters[0].python, root / "_verify", min(args.n, 2000)
+                )
+            report["reference"] = reference
+            if not args.no_save:
+                paths = _report.save(report, args.results_dir, started)
+        print()
+        print(_report.markdown(report))
+        if not args.no_save:
+            print("saved " + " and ".join(str(p) for p in paths))
+    finally:
+        if args.keep:
+            print(f"generated suites kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    failed = [job for job in the_plan.jobs.values() if job.failure is not None]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
