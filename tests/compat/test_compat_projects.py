@@ -73,6 +73,10 @@ def pytest_terminal_summary(terminalreporter):
 
 BACKENDS = ["reference"] if REFERENCE else ["asyncio", "uvloop"]
 
+skip_in_reference = pytest.mark.skipif(
+    REFERENCE, reason="pytest-aioloop behaviour, not pytest-asyncio's"
+)
+
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
@@ -208,9 +212,42 @@ def test_ini_defaults_debug_and_mode_from_the_command_line(
     result.stdout.fnmatch_lines([probe_line(default_loop(backend))])
 
 
-skip_in_reference = pytest.mark.skipif(
-    REFERENCE, reason="pytest-aioloop behaviour, not pytest-asyncio's"
+@skip_in_reference
+@pytest.mark.parametrize(
+    ("project", "outcomes", "lines"),
+    [
+        pytest.param(
+            "smtpish",
+            {"passed": 41},
+            ["*::test_clients_in_a_task_group[[]uvloop[]] PASSED*"],
+            id="smtpish",
+        ),
+        pytest.param(
+            "session_loop",
+            {"passed": 34},
+            [
+                "*::test_add_then_count[[]memory-asyncio[]] PASSED*",
+                "*::test_add_then_count[[]tcp-uvloop[]] PASSED*",
+                # One session loop per backend, whatever the order of the tests.
+                "inventory: loops seen: 2",
+            ],
+            id="session_loop",
+        ),
+        pytest.param(
+            "threads",
+            {"passed": 11},
+            ["*::test_sync_test_may_use_asyncio_run PASSED*", "threads left: none"],
+            id="threads",
+        ),
+    ],
 )
+def test_one_run_on_both_backends(
+    pytester: pytest.Pytester, project: str, outcomes: dict[str, int], lines: list[str]
+) -> None:
+    # Step 4 of the migration: every async test once per backend, sync tests once.
+    result = run_project(pytester, project, "asyncio,uvloop")
+    result.assert_outcomes(**outcomes)
+    result.stdout.fnmatch_lines_random([*lines, probe_line(STDLIB_LOOP, UVLOOP_LOOP)])
 
 
 @skip_in_reference

@@ -6,9 +6,16 @@ from inventory import open_client
 import pytest_aioloop
 from pytest_aioloop import is_async_test
 
-#: ids of every event loop an async test or fixture of this suite ran on
-LOOPS_SEEN: set[int] = set()
+#: every event loop an async test or fixture of this suite ran on (kept alive,
+#: so that a new loop can never reuse the id of an old one)
+LOOPS_SEEN: list[asyncio.AbstractEventLoop] = []
 CLIENTS_OPENED: list[str] = []
+
+
+def note_running_loop():
+    loop = asyncio.get_running_loop()
+    if not any(seen is loop for seen in LOOPS_SEEN):
+        LOOPS_SEEN.append(loop)
 
 
 def pytest_collection_modifyitems(items):
@@ -27,7 +34,7 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest_aioloop.fixture(scope="session", loop_scope="session", params=["memory", "tcp"])
 async def inventory(request):
-    LOOPS_SEEN.add(id(asyncio.get_running_loop()))
+    note_running_loop()
     CLIENTS_OPENED.append(request.param)
     async with open_client(request.param) as client:
         yield client
@@ -36,8 +43,4 @@ async def inventory(request):
 @pytest.fixture
 def note_loop():
     """Sync helper fixture: tests call it to record the loop they run on."""
-
-    def note():
-        LOOPS_SEEN.add(id(asyncio.get_running_loop()))
-
-    return note
+    return note_running_loop

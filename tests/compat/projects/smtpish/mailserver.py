@@ -30,7 +30,7 @@ class MailServer:
         self.mailbox: list[Message] = []
         self.sessions_served = 0
         self._server: asyncio.Server | None = None
-        self._handlers: set[asyncio.Task[None]] = set()
+        self._handlers: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self.host = ""
         self.port = 0
 
@@ -42,9 +42,11 @@ class MailServer:
     async def stop(self) -> None:
         assert self._server is not None
         self._server.close()
-        for task in list(self._handlers):
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
+        # Hang up on every client: each session then reads EOF and ends.
+        for writer in self._handlers.values():
+            writer.close()
+        if self._handlers:
+            await asyncio.wait(list(self._handlers), timeout=5)
         await self._server.wait_closed()
 
     @property
@@ -56,13 +58,13 @@ class MailServer:
     ) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._handlers.add(task)
+        self._handlers[task] = writer
         try:
             await self._session(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            self._handlers.discard(task)
+            self._handlers.pop(task, None)
             self.sessions_served += 1
             writer.close()
 

@@ -21,17 +21,17 @@ async def test_debug_mode_is_on():
 
 
 async def test_tests_share_the_module_loop(module_resource):
-    assert asyncio.get_running_loop() is LOOPS[0] is module_resource
+    assert asyncio.get_running_loop() is LOOPS[-1] is module_resource
 
 
 class TestInClass:
     async def test_class_shares_it_too(self):
-        assert asyncio.get_running_loop() is LOOPS[0]
+        assert asyncio.get_running_loop() is LOOPS[-1]
 
 
 @pytest.mark.asyncio(loop_scope="function")
 async def test_marker_overrides_the_default():
-    assert asyncio.get_running_loop() is not LOOPS[0]
+    assert asyncio.get_running_loop() is not LOOPS[-1]
 
 
 def test_version_is_a_string():
