@@ -377,3 +377,32 @@ def test_pytest_asyncio_installed_too_is_a_usage_error(
     for disabled in ("asyncio", "aioloop"):
         alone = pytester.runpytest_subprocess("-p", f"no:{disabled}")
         alone.assert_outcomes(passed=1)
+
+
+def _guide_command() -> str:
+    """The import-replacing command of the migration guide, as printed there."""
+    root = Path(__file__).parents[2]
+    for doc in (root / "README.md", root / "docs" / "migration.md"):
+        if not doc.exists():
+            continue
+        for line in doc.read_text().splitlines():
+            if "xargs" in line and "pytest_asyncio" in line:
+                return line.strip()
+    pytest.fail("no import-replacing command found in README.md or docs/migration.md")
+
+
+@skip_in_reference
+def test_the_guides_import_step_migrates_a_pytest_asyncio_project(
+    pytester: pytest.Pytester,
+) -> None:
+    # The project as its pytest-asyncio user wrote it...
+    copy_project(pytester, "session_loop")
+    for path in pytester.path.rglob("*.py"):
+        path.write_text(_to_reference(path.read_text()))
+    assert "pytest_asyncio" in (pytester.path / "conftest.py").read_text()
+    # ...after step 3 of the guide, run as written in the project's root.
+    subprocess.run(["bash", "-c", _guide_command()], cwd=pytester.path, check=True)
+    for path in pytester.path.rglob("*.py"):
+        assert not re.search(r"\bpytest_asyncio\b", path.read_text()), path
+    result = pytester.runpytest_subprocess("--asyncio-backend=asyncio,uvloop")
+    result.assert_outcomes(passed=34)
