@@ -319,6 +319,71 @@ def test_our_own_loop_factories_hook_name(pytester: pytest.Pytester) -> None:
     )
 
 
+@skip_in_reference
+@pytest.mark.xfail(
+    reason="plugin bug: an overridden event_loop_policy makes the test's loops "
+    "but is not installed as the global policy while the test runs, as "
+    "pytest-asyncio does",
+    strict=True,
+)
+def test_overridden_policy_is_the_global_policy_during_the_test(
+    pytester: pytest.Pytester,
+) -> None:
+    # Code under test that makes its own loops (a thread-owned loop, say) gets
+    # them from the policy under pytest-asyncio: asyncio.new_event_loop() asks
+    # the global policy, which pytest-asyncio sets to the fixture's value.
+    pytester.makeconftest(
+        textwrap.dedent(
+            """
+            import asyncio
+
+            import pytest
+
+
+            class CountingLoop(asyncio.SelectorEventLoop):
+                pass
+
+
+            class CountingPolicy(asyncio.DefaultEventLoopPolicy):
+                def new_event_loop(self):
+                    return CountingLoop()
+
+
+            @pytest.fixture(scope="session")
+            def event_loop_policy():
+                return CountingPolicy()
+            """
+        )
+    )
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import asyncio
+
+            import pytest
+
+
+            @pytest.mark.asyncio
+            async def test_policy_is_global():
+                policy = asyncio.get_event_loop_policy()
+                assert type(policy).__name__ == "CountingPolicy"
+
+
+            @pytest.mark.asyncio
+            async def test_new_event_loop_follows_the_policy():
+                def make():
+                    loop = asyncio.new_event_loop()
+                    loop.close()
+                    return type(loop).__name__
+
+                assert await asyncio.to_thread(make) == "CountingLoop"
+            """
+        )
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=2)
+
+
 def _install_pytest_asyncio(target: Path) -> None:
     """pip-install the real pytest-asyncio 1.5 (no dependencies) into ``target``."""
     done = subprocess.run(
