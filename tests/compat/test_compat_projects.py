@@ -125,7 +125,7 @@ def test_smtpish_server_with_port_fixtures_in_auto_mode(
     pytester: pytest.Pytester, backend: str
 ) -> None:
     result = run_project(pytester, "smtpish", backend)
-    result.assert_outcomes(passed=21)
+    result.assert_outcomes(passed=23)
     result.stdout.fnmatch_lines(
         [
             "*test_concurrency.py::test_clients_in_a_task_group PASSED*",
@@ -212,13 +212,73 @@ def test_ini_defaults_debug_and_mode_from_the_command_line(
     result.stdout.fnmatch_lines([probe_line(default_loop(backend))])
 
 
+def test_asyncio_debug_from_the_command_line(
+    pytester: pytest.Pytester, backend: str
+) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import asyncio
+
+            import pytest
+
+
+            @pytest.mark.asyncio
+            async def test_debug():
+                assert asyncio.get_running_loop().get_debug()
+
+
+            @pytest.mark.asyncio(loop_scope="module")
+            async def test_debug_in_module_loop():
+                assert asyncio.get_running_loop().get_debug()
+            """
+        )
+    )
+    options = ["--asyncio-debug", "-W", "error"]
+    if backend != "reference":
+        options.append(f"--asyncio-backend={backend}")
+    pytester.runpytest_subprocess(*options).assert_outcomes(passed=2)
+
+
+@skip_in_reference
+def test_marker_scope_keyword_is_accepted_without_a_warning(
+    pytester: pytest.Pytester,
+) -> None:
+    # pytest-asyncio 1.5 deprecates scope= in favour of loop_scope=; the seed
+    # document spells it scope=, so pytest-aioloop takes it silently.
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import asyncio
+
+            import pytest
+
+            pytestmark = pytest.mark.asyncio(scope="module")
+
+            loop = None
+
+
+            async def test_remember():
+                global loop
+                loop = asyncio.get_running_loop()
+
+
+            async def test_shared():
+                assert asyncio.get_running_loop() is loop
+            """
+        )
+    )
+    pytester.runpytest_subprocess("-W", "error").assert_outcomes(passed=2)
+
+
 @skip_in_reference
 @pytest.mark.parametrize(
     ("project", "outcomes", "lines"),
     [
         pytest.param(
             "smtpish",
-            {"passed": 41},
+            {"passed": 44},
             ["*::test_clients_in_a_task_group[[]uvloop[]] PASSED*"],
             id="smtpish",
         ),

@@ -2,6 +2,8 @@
 
 Replies are ``<code> <text>\r\n``.  Supported commands: HELO, MAIL FROM:,
 RCPT TO:, DATA (body ends with a line holding a single dot), RSET, NOOP, QUIT.
+Like the old Unix biff service, the server can announce each new message with
+a UDP datagram ``<recipient>@<queue id>`` to a listener.
 """
 
 from __future__ import annotations
@@ -25,8 +27,14 @@ class _Envelope:
 
 
 class MailServer:
-    def __init__(self, hostname: str = "mx.example.test") -> None:
+    def __init__(
+        self,
+        hostname: str = "mx.example.test",
+        notify: tuple[str, int] | None = None,
+    ) -> None:
         self.hostname = hostname
+        self.notify = notify
+        self._notifier: asyncio.DatagramTransport | None = None
         self.mailbox: list[Message] = []
         self.sessions_served = 0
         self._server: asyncio.Server | None = None
@@ -38,6 +46,10 @@ class MailServer:
         self._server = await asyncio.start_server(self._handle, host, port)
         self.host, self.port = self._server.sockets[0].getsockname()[:2]
         self.loop = asyncio.get_running_loop()
+        if self.notify is not None:
+            self._notifier, _ = await self.loop.create_datagram_endpoint(
+                asyncio.DatagramProtocol, remote_addr=self.notify
+            )
 
     async def stop(self) -> None:
         assert self._server is not None
@@ -48,6 +60,8 @@ class MailServer:
         if self._handlers:
             await asyncio.wait(list(self._handlers), timeout=5)
         await self._server.wait_closed()
+        if self._notifier is not None:
+            self._notifier.close()
 
     @property
     def open_sessions(self) -> int:
@@ -129,6 +143,10 @@ class MailServer:
                 self.mailbox.append(
                     Message(envelope.sender, envelope.recipients, "\n".join(lines))
                 )
+                if self._notifier is not None:
+                    for rcpt in envelope.recipients:
+                        note = f"{rcpt}@{len(self.mailbox)}"
+                        self._notifier.sendto(note.encode())
                 envelope = _Envelope()
                 reply(250, f"queued as {len(self.mailbox)}")
             else:
