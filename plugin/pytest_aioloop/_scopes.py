@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final, final
 
 import pytest
 
-from aioloop import Backend
+from aioloop import Backend, BackendLoopError
 
 from ._reports import Reporter
 from ._settings import LoopScope
@@ -102,9 +102,14 @@ class LoopScopes:
         label = f"{where}" if isinstance(node, pytest.Item) else f"{kind} {where}"
         from ._runner import LoopRunner  # asyncio, only once a loop is needed
 
-        runner = LoopRunner(
-            backend, debug=self.debug if debug is None else debug, label=label
-        )
+        try:
+            runner = LoopRunner(
+                backend, debug=self.debug if debug is None else debug, label=label
+            )
+        except BackendLoopError as exc:
+            # The message names the backend and what it returned; a traceback
+            # through the plugin would only hide it.
+            raise pytest.fail.Exception(str(exc), pytrace=False) from None
         self._runners[key] = runner
         node.addfinalizer(lambda: self.close(node, backend))
         self.make_current(runner)
