@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from contextvars import Token
 from typing import Any, Final
 
@@ -33,15 +34,37 @@ def _run(
     timeout: float | None,
     label: str,
     root: Any = None,
+    policy: Any = None,
 ) -> Any:
     __tracebackhide__ = True
     try:
-        return runner.run(
-            coro, context=context, timeout=timeout, label=label, root=root
-        )
+        if policy is None:
+            return runner.run(
+                coro, context=context, timeout=timeout, label=label, root=root
+            )
+        with _global_policy(policy):
+            return runner.run(
+                coro, context=context, timeout=timeout, label=label, root=root
+            )
     except TimeoutExpired as exc:
         message = str(exc)
     pytest.fail(message, pytrace=False)
+
+
+@contextlib.contextmanager
+def _global_policy(policy: Any) -> Iterator[None]:
+    """Install an overridden event_loop_policy while a call runs (the
+    pytest-asyncio way: code that makes its own loops gets them from it)."""
+    import asyncio
+
+    previous = asyncio.events._event_loop_policy  # type: ignore[attr-defined]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        asyncio.set_event_loop_policy(policy)
+    try:
+        yield
+    finally:
+        asyncio.events._event_loop_policy = previous  # type: ignore[attr-defined]
 
 
 def run_test(
@@ -77,6 +100,7 @@ def run_test(
                 function(**kwargs),
                 context=contextvars.copy_context(),
                 timeout=plan.timeout,
+                policy=plan.policy,
                 label=label,
             )
     finally:
@@ -102,6 +126,7 @@ def _run_hypothesis(
             inner(*args, **example_kwargs),
             context=contextvars.copy_context(),
             timeout=plan.timeout,
+            policy=plan.policy,
             label=label,
         )
 
@@ -196,6 +221,7 @@ def setup_async_fixture(
                 function(**kwargs),
                 context=context,
                 timeout=timeout,
+                policy=plan.policy,
                 label=f"setup of fixture {name!r}",
             )
             tokens = _propagate(context)
@@ -218,6 +244,7 @@ def setup_async_fixture(
                 generator.__anext__(),
                 context=context,
                 timeout=timeout,
+                policy=plan.policy,
                 label=f"setup of fixture {name!r}",
                 root=generator,
             )
@@ -237,6 +264,7 @@ def setup_async_fixture(
                     generator.__anext__(),
                     context=context,
                     timeout=timeout,
+                    policy=plan.policy,
                     label=f"teardown of fixture {name!r}",
                     root=generator,
                 )
@@ -248,6 +276,7 @@ def setup_async_fixture(
                     generator.aclose(),
                     context=context,
                     timeout=timeout,
+                    policy=plan.policy,
                     label=f"closing fixture {name!r}",
                 )
                 pytest.fail(

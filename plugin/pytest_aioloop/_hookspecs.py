@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-__all__ = ["LoopFactoryHooks"]
+__all__ = ["LoopFactoryHooks", "PytestAsyncioHooks"]
 
 if TYPE_CHECKING:
     import asyncio
@@ -28,6 +28,12 @@ class LoopFactoryHooks:
     ) -> LoopFactories | None:
         """pytest-aioloop's own name for the loop-factories hook."""
         raise NotImplementedError
+
+
+class PytestAsyncioHooks:
+    """pytest-asyncio's name for the same hook. Registered at configure, once
+    pytest-asyncio is known not to be active: it declares this hook too, and
+    two declarations of one hook stop pytest before any clear message."""
 
     @pytest.hookspec(firstresult=True)
     def pytest_asyncio_loop_factories(

@@ -257,6 +257,9 @@ class Plan:
     backend: Backend
     timeout: float | None
     debug: bool
+    #: An overridden event_loop_policy: installed as the global policy while
+    #: the test and its fixtures run, as pytest-asyncio does.
+    policy: asyncio.AbstractEventLoopPolicy | None = None
 
 
 PLAN_KEY: Final = pytest.StashKey[Plan]()
@@ -286,6 +289,7 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
     if error is not None:
         pytest.fail(error, pytrace=False)
     backend: Backend | None = None
+    policy: asyncio.AbstractEventLoopPolicy | None = None
     callspec = getattr(item, "callspec", None)
     param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
     if isinstance(param, BackendParam):
@@ -307,6 +311,7 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
         backend=backend,
         timeout=options.timeout if options.timeout is not None else settings.timeout,
         debug=options.debug if options.debug is not None else settings.debug,
+        policy=policy,
     )
     item.stash[PLAN_KEY] = plan
     return plan

@@ -59,16 +59,31 @@ class Settings:
 SETTINGS_KEY: Final = pytest.StashKey[Settings]()
 
 
-def add_options(parser: pytest.Parser) -> None:
+def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
+    """Add the options and ini values.
+
+    ``with_shared=False`` leaves out the command-line options pytest-asyncio
+    declares too (``--asyncio-mode``, ``--asyncio-debug``): with both plugins
+    loaded, declaring them twice would stop pytest before the usage error that
+    says which plugin to remove.
+    """
     group = parser.getgroup("aioloop", "asyncio tests (pytest-aioloop)")
-    group.addoption(
-        "--asyncio-mode",
-        dest="asyncio_mode",
-        default=None,
-        metavar="MODE",
-        help="'strict' (default): run only tests marked asyncio and fixtures "
-        "made with pytest_aioloop.fixture; 'auto': every async test and fixture.",
-    )
+    if with_shared:
+        group.addoption(
+            "--asyncio-mode",
+            dest="asyncio_mode",
+            default=None,
+            metavar="MODE",
+            help="'strict' (default): run only tests marked asyncio and fixtures "
+            "made with pytest_aioloop.fixture; 'auto': every async test and fixture.",
+        )
+        group.addoption(
+            "--asyncio-debug",
+            dest="asyncio_debug",
+            action="store_true",
+            default=None,
+            help="run event loops in asyncio debug mode.",
+        )
     group.addoption(
         "--asyncio-backend",
         dest="asyncio_backend",
@@ -84,13 +99,6 @@ def add_options(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="list the installed event loop backends and whether each loads; exit.",
-    )
-    group.addoption(
-        "--asyncio-debug",
-        dest="asyncio_debug",
-        action="store_true",
-        default=None,
-        help="run event loops in asyncio debug mode.",
     )
     group.addoption(
         "--asyncio-timeout",
@@ -187,9 +195,9 @@ def split_backends(values: list[str] | str) -> tuple[str, ...]:
 
 def read_settings(config: pytest.Config) -> Settings:
     """Read and check every option; raise ``pytest.UsageError`` on a bad value."""
-    mode = config.getoption("asyncio_mode") or config.getini("asyncio_mode")
+    mode = config.getoption("asyncio_mode", None) or config.getini("asyncio_mode")
     mode_option = (
-        "--asyncio-mode" if config.getoption("asyncio_mode") else "asyncio_mode"
+        "--asyncio-mode" if config.getoption("asyncio_mode", None) else "asyncio_mode"
     )
     mode = _choice(str(mode).strip(), Mode, mode_option)
 
@@ -222,7 +230,7 @@ def read_settings(config: pytest.Config) -> Settings:
     )
     assert test_scope is not None
 
-    debug_option = config.getoption("asyncio_debug")
+    debug_option = config.getoption("asyncio_debug", None)
     debug = (
         bool(debug_option)
         if debug_option is not None

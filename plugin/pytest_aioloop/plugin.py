@@ -6,6 +6,7 @@ private modules beside this one.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import unittest
 from collections.abc import Generator
@@ -39,7 +40,7 @@ from ._fixtures import (
 from ._fixtures import (
     unused_udp_port_factory as unused_udp_port_factory,
 )
-from ._hookspecs import LoopFactoryHooks
+from ._hookspecs import LoopFactoryHooks, PytestAsyncioHooks
 from ._marker import MARKER, MarkerError, marker_options
 from ._plan import (
     BACKEND_FIXTURE,
@@ -81,8 +82,21 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(LoopFactoryHooks)
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    add_options(parser)
+def pytest_addoption(
+    parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
+) -> None:
+    add_options(parser, with_shared=not _pytest_asyncio_may_load(pluginmanager))
+
+
+def _pytest_asyncio_may_load(pluginmanager: pytest.PytestPluginManager) -> bool:
+    # Plugins load in an arbitrary order; this one cannot know yet whether
+    # pytest-asyncio will be loaded after it, only whether it is importable
+    # and not disabled with -p no:asyncio.
+    if pluginmanager.is_blocked("asyncio") or pluginmanager.is_blocked(
+        "pytest_asyncio.plugin"
+    ):
+        return False
+    return importlib.util.find_spec("pytest_asyncio") is not None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -136,6 +150,9 @@ def _load_backends(settings: Settings) -> tuple[aioloop.Backend, ...] | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     _refuse_pytest_asyncio(config)
+    declared = getattr(config.pluginmanager.hook, "pytest_asyncio_loop_factories", None)
+    if declared is None or not declared.has_spec():
+        config.pluginmanager.add_hookspecs(PytestAsyncioHooks)
     config.addinivalue_line("markers", _MARKER_HELP)
     settings = read_settings(config)
     reporter = Reporter(settings.leaks)

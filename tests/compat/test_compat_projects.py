@@ -380,12 +380,6 @@ def test_our_own_loop_factories_hook_name(pytester: pytest.Pytester) -> None:
 
 
 @skip_in_reference
-@pytest.mark.xfail(
-    reason="plugin bug: an overridden event_loop_policy makes the test's loops "
-    "but is not installed as the global policy while the test runs, as "
-    "pytest-asyncio does",
-    strict=True,
-)
 def test_overridden_policy_is_the_global_policy_during_the_test(
     pytester: pytest.Pytester,
 ) -> None:
@@ -468,11 +462,6 @@ def _install_pytest_asyncio(target: Path) -> None:
 
 
 @skip_in_reference
-@pytest.mark.xfail(
-    reason="plugin bug: both plugins register the pytest_asyncio_loop_factories "
-    "hookspec, so loading fails with a ValueError (exit 3) before the usage error",
-    strict=True,
-)
 def test_pytest_asyncio_installed_too_is_a_usage_error(
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
