@@ -12,9 +12,12 @@ uvloop's loop, and a project that chooses its own loops has to show those.
 
 With ``AIOLOOP_COMPAT_REFERENCE=1`` the same expectations are checked against
 pytest-asyncio itself (imports switched back, no ``--asyncio-backend``), in an
-environment where pytest-asyncio is installed instead of pytest-aioloop::
+environment with pytest-asyncio 1.5 and uvloop instead of pytest-aioloop (the
+ini option keeps pytest-asyncio's own deprecation warning out of this suite's
+``filterwarnings = error``)::
 
-    AIOLOOP_COMPAT_REFERENCE=1 python -m pytest -p pytester tests/compat
+    AIOLOOP_COMPAT_REFERENCE=1 python -m pytest tests/compat \
+        -o asyncio_default_fixture_loop_scope=function
 """
 
 from __future__ import annotations
