@@ -8,6 +8,7 @@ interpreter and switches the other plugins off with ``-p no:NAME``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import shutil
@@ -118,14 +119,50 @@ def _venv_python(path: Path) -> Path:
     return path / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
 
 
+#: The installable part of the repository. run.py copies it at the start of a
+#: run and installs the copy (editable), so that edits made to the working
+#: tree while a run goes on cannot mix two versions of the plugin in a table.
+_SOURCE_PARTS = ("pyproject.toml", "README.md", "backends", "plugin")
+
+
+def source_copy(cache: Path) -> Path:
+    return cache / "aioloop-src"
+
+
+def copy_source(repo: Path, cache: Path) -> str:
+    """Refresh the copy of ``repo`` that the aioloop venv runs; return a
+    digest of its contents (it names the code measured)."""
+    target = source_copy(cache)
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for part in _SOURCE_PARTS:
+        if (repo / part).is_dir():
+            shutil.copytree(repo / part, target / part, ignore=ignore)
+        elif (repo / part).exists():
+            shutil.copy2(repo / part, target / part)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in target.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(target)).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def ensure_venv(
     plugin: Plugin, cache: Path, pytest_requirement: str, repo: Path, recreate: bool
 ) -> Path:
-    """Create (or reuse) the venv for ``plugin``; return its python."""
+    """Create (or reuse) the venv for ``plugin``; return its python.
+
+    pytest-aioloop is installed editable from the copy made by
+    :func:`copy_source`; its pyproject.toml is part of the stamp, so a change
+    to it (e.g. a new entry point) reinstalls.
+    """
     path = cache / plugin.key
     requirements = [pytest_requirement, *COMMON_REQUIREMENTS, *plugin.requirements]
     if plugin is AIOLOOP:
-        requirements += ["-e", str(repo)]
+        source = source_copy(cache)
+        pyproject = hashlib.sha256((source / "pyproject.toml").read_bytes())
+        requirements += ["-e", str(source), f"# pyproject {pyproject.hexdigest()}"]
     stamp = path / "bench-requirements.json"
     python = _venv_python(path)
     wanted = json.dumps(requirements)
@@ -135,7 +172,7 @@ def ensure_venv(
     print(f"creating venv {path} with {' '.join(requirements)}", flush=True)
     shutil.rmtree(path, ignore_errors=True)
     venv.create(path, with_pip=True, clear=True)
-    _pip(python, *requirements)
+    _pip(python, *(r for r in requirements if not r.startswith("#")))
     stamp.write_text(wanted)
     return python
 
@@ -145,12 +182,16 @@ def build_venvs(
 ) -> list[Interpreter]:
     """The floor's venv is made first; its exact pytest is pinned in the others."""
     cache.mkdir(parents=True, exist_ok=True)
+    digest = copy_source(repo, cache) if AIOLOOP in plugins else ""
     floor_python = ensure_venv(FLOOR, cache, f"pytest{pytest_spec}", repo, recreate)
     pytest_version = read_versions(floor_python)["pytest"]
     interpreters = [Interpreter(FLOOR, floor_python, (), read_versions(floor_python))]
     for plugin in plugins:
         python = ensure_venv(plugin, cache, f"pytest=={pytest_version}", repo, recreate)
-        interpreters.append(Interpreter(plugin, python, (), read_versions(python)))
+        versions = read_versions(python)
+        if plugin is AIOLOOP:
+            versions["pytest-aioloop source digest"] = digest
+        interpreters.append(Interpreter(plugin, python, (), versions))
     return interpreters
 
 

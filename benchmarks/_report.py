@@ -32,14 +32,15 @@ class JobKey:
 
 class Measured(Protocol):
     samples: list[float]
+    cpu_samples: list[float]
     failure: str | None
     expected: int
 
 
-def _median(job: Measured | None) -> float | None:
+def _median(job: Measured | None, *, cpu: bool = False) -> float | None:
     if job is None or job.failure is not None or not job.samples:
         return None
-    return statistics.median(job.samples)
+    return statistics.median(job.cpu_samples if cpu else job.samples)
 
 
 def build(
@@ -61,15 +62,21 @@ def build(
     for suite_name, backend in rows:
         floor_key, *plugin_keys = row_jobs[(suite_name, backend)]
         floor = _median(jobs[floor_key])
+        floor_cpu = _median(jobs[floor_key], cpu=True)
         cells: dict[str, dict[str, Any]] = {}
         for key in plugin_keys:
             job = jobs[key]
             median = _median(job)
+            cpu = _median(job, cpu=True)
             cell: dict[str, Any] = {
                 "median_s": median,
                 "samples_s": job.samples,
+                "cpu_median_s": cpu,
+                "cpu_samples_s": job.cpu_samples,
                 "failure": job.failure,
             }
+            if cpu is not None and floor_cpu is not None:
+                cell["cpu_us_per_test"] = (cpu - floor_cpu) / job.expected * 1e6
             if median is not None and floor is not None:
                 per_test = (median - floor) / job.expected * 1e6
                 cell["us_per_test"] = per_test
@@ -86,6 +93,8 @@ def build(
                 "floor_suite": floor_key.suite,
                 "floor_median_s": floor,
                 "floor_samples_s": jobs[floor_key].samples,
+                "floor_cpu_median_s": floor_cpu,
+                "floor_cpu_samples_s": jobs[floor_key].cpu_samples,
                 "cells": cells,
                 "ratios": _ratios(cells, floor),
             }
@@ -243,6 +252,26 @@ def main_table(report: Mapping[str, Any]) -> str:
     return _table(header, lines)
 
 
+def cpu_table(report: Mapping[str, Any]) -> str:
+    plugins: list[str] = report["plugins"]
+    header = ["suite", "backend", "floor CPU s"]
+    header += [f"{LABELS[p]} CPU µs/test" for p in plugins]
+    lines = []
+    for row in report["rows"]:
+        cells = row["cells"]
+        line = [row["suite"], row["backend"], _s(row["floor_cpu_median_s"])]
+        for p in plugins:
+            value = cells[p].get("cpu_us_per_test")
+            if cells[p].get("failure") or value is None:
+                line.append(_us(cells[p], row["suite"]))
+            elif SUITES_BY_NAME[row["suite"]].fixed_count == 1:
+                line.append(f"{value / 1e3:+.0f} ms")
+            else:
+                line.append(f"{value:+.0f}")
+        lines.append(line)
+    return _table(header, lines)
+
+
 def _target_value(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
@@ -332,6 +361,15 @@ def markdown(report: Mapping[str, Any]) -> str:
         "",
         "µs/test figures include each plugin's start-up cost spread over the "
         "tests; `startup` shows that cost on its own.",
+        "",
+        "## CPU time (cross-check)",
+        "",
+        "The same runs, counting the user + system CPU time of pytest and the "
+        "processes it waited for (xdist's workers) instead of wall time: less "
+        "sensitive to other load on a shared machine, blind to time spent "
+        "waiting (sockets, sleeps).",
+        "",
+        cpu_table(report),
     ]
     if failures:
         parts += ["", "## Failures", "", *failures]

@@ -28,12 +28,19 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from _envs import source_copy
 from _suites import SUITES_BY_NAME
 from _suites import generate as generate_suite
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-OUR_CODE = (str(REPO / "plugin" / "pytest_aioloop"), str(REPO / "backends" / "aioloop"))
+VENVS = HERE / ".venvs"
+#: The working tree (--in-place) and the copy the venv runs (see _envs.py).
+OUR_CODE = tuple(
+    str(root / part)
+    for root in (REPO, source_copy(VENVS))
+    for part in ("plugin/pytest_aioloop", "backends/aioloop")
+)
 
 Func = tuple[str, int, str]  # pstats' (file, line, name)
 
@@ -44,7 +51,7 @@ def ours(func: Func) -> bool:
 
 def label(func: Func) -> str:
     path, line, name = func
-    for root in (str(REPO) + os.sep, sys.prefix + os.sep):
+    for root in (str(source_copy(VENVS)) + os.sep, str(REPO) + os.sep):
         path = path.removeprefix(root)
     if "site-packages" in path:
         path = path.split("site-packages" + os.sep, 1)[1]
@@ -76,12 +83,21 @@ def analyse(profile: Path, tests: int, top: int) -> str:
             share = seconds / total * 100
             yield f"  {per_test(seconds)} {share:5.1f}%  {label(func)}"
 
-    inclusive = sum(entered.values())
+    # Entries straight from pytest or pluggy (hooks, fixtures) do not nest in
+    # one another; entries from asyncio or importlib may (a callback inside
+    # our own run_until_complete), so only the former are summed.
+    from_pytest = sum(
+        ct
+        for func, (_, _, _, _, callers) in stats.items()
+        if ours(func)
+        for caller, (_, _, _, ct) in callers.items()
+        if not ours(caller) and ("pluggy" in caller[0] or "_pytest" in caller[0])
+    )
     lines = [
         f"profile: {profile}",
         f"whole run under cProfile: {total:.2f} s = {per_test(total).strip()}",
-        f"inside pytest-aioloop/aioloop (entered from outside): "
-        f"{per_test(inclusive).strip()} ({inclusive / total * 100:.1f}%)",
+        f"in our hooks and fixtures (called by pytest/pluggy), inclusive: "
+        f"{per_test(from_pytest).strip()} ({from_pytest / total * 100:.1f}%)",
         f"self time in our code: {per_test(sum(self_time.values())).strip()}",
         *ranking("our code entered from outside, inclusive:", entered),
         *ranking("our code, self time:", self_time),
@@ -111,9 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         help="also write a pyinstrument call tree (installs it in the venv)",
     )
     args = parser.parse_args(argv)
-    python = (
-        Path(sys.executable) if args.in_place else HERE / ".venvs/aioloop/bin/python"
-    )
+    venv_python = VENVS / "aioloop" / "bin" / "python"
+    python = Path(sys.executable) if args.in_place else venv_python
     if not python.exists():
         raise SystemExit(f"{python} is missing: run benchmarks/run.py first")
     suite = SUITES_BY_NAME[args.suite]
@@ -126,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         pytest_args += ["-p", "no:anyio", "-p", "no:asyncio"]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(BENCH_PLUGIN="aioloop", BENCH_BACKEND=args.backend)
+    if not args.in_place:
+        # The venv runs run.py's copy of the source; profile the working tree
+        # as it is now, without touching that copy (a run may be using it).
+        tree = [str(REPO / "plugin"), str(REPO / "backends")]
+        env["PYTHONPATH"] = os.pathsep.join(tree)
     with tempfile.TemporaryDirectory(prefix="aioloop-profile-") as tmp:
         directory = generate_suite(suite, args.n, args.files, Path(tmp))
 

@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,13 +63,28 @@ _SCRUBBED_ENV = (
 
 @dataclass(slots=True)
 class Job:
+    """One cell of the table: a row's suite under one plugin, or the row's
+    floor suite with no plugin (``key.plugin == "none"``)."""
+
     key: JobKey
     suite: Suite
     interpreter: _envs.Interpreter
     directory: Path
     expected: int
-    samples: list[float] = field(default_factory=list)
+    samples: list[float] = field(default_factory=list)  # wall seconds
+    cpu_samples: list[float] = field(default_factory=list)  # user+sys seconds
     failure: str | None = None
+
+    @property
+    def backend(self) -> str:
+        return self.key.backend if self.key.plugin != "none" else NO_BACKEND
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    wall: float
+    cpu: float
+    error: str | None
 
 
 # --- running pytest ------------------------------------------------------------
@@ -100,33 +116,41 @@ def _check_output(output: str, returncode: int, expected: int, collect: bool) ->
     return ""
 
 
-def run_once(
-    job: Job, keep_pythonpath: bool, timeout: float
-) -> tuple[float, str | None]:
-    """Run the job's pytest once; return (wall seconds, error or None)."""
-    cmd = job.interpreter.command(job.key.backend, job.suite.pytest_args)
-    env = _child_env(job.key.plugin, job.key.backend, keep_pythonpath)
-    start = time.perf_counter()
-    try:
-        result = subprocess.run(
-            cmd,
-            cwd=job.directory,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
+def run_once(job: Job, keep_pythonpath: bool, timeout: float) -> Sample:
+    """Run the job's pytest once: its wall time, and the CPU time (user + sys)
+    of the process and every process it waited for (xdist's workers)."""
+    cmd = job.interpreter.command(job.backend, job.suite.pytest_args)
+    env = _child_env(job.key.plugin, job.backend, keep_pythonpath)
+    with tempfile.TemporaryFile("w+") as output:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            cmd, cwd=job.directory, env=env, stdout=output, stderr=subprocess.STDOUT
         )
-    except subprocess.TimeoutExpired:
-        return time.perf_counter() - start, f"timed out after {timeout:.0f} s"
-    elapsed = time.perf_counter() - start
-    error = _check_output(
-        result.stdout, result.returncode, job.expected, job.suite.collect_only
-    )
+        killed = threading.Event()
+
+        def kill() -> None:
+            killed.set()
+            process.kill()
+
+        watchdog = threading.Timer(timeout, kill)
+        watchdog.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            watchdog.cancel()
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read()
+    cpu = usage.ru_utime + usage.ru_stime
+    collect = job.suite.collect_only
+    error = _check_output(text, process.returncode, job.expected, collect)
+    if killed.is_set():
+        error = f"timed out after {timeout:.0f} s"
     if error:
-        tail = "\n".join(result.stdout.strip().splitlines()[-15:])
-        return elapsed, f"{error}\n    $ {' '.join(cmd)}\n{tail}"
-    return elapsed, None
+        tail = "\n".join(text.strip().splitlines()[-15:])
+        error = f"{error}\n    $ {' '.join(cmd)}\n{tail}"
+    return Sample(wall, cpu, error or None)
 
 
 def verify(
@@ -140,8 +164,7 @@ def verify(
     suite = Suite("_verify", "", "async", floor="sync")
     key = JobKey("_verify", backend, interpreter.plugin.key)
     job = Job(key, suite, interpreter, directory, VERIFY_COUNT)
-    _, error = run_once(job, keep_pythonpath, timeout=120)
-    return error
+    return run_once(job, keep_pythonpath, timeout=120).error
 
 
 # --- planning ------------------------------------------------------------------
@@ -192,21 +215,20 @@ def plan(
         return directories[suite.name]
 
     jobs: dict[JobKey, Job] = {}
-
-    def add(suite: Suite, backend: str, interpreter: _envs.Interpreter) -> JobKey:
-        key = JobKey(suite.name, backend, interpreter.plugin.key)
-        if key not in jobs:
-            jobs[key] = Job(key, suite, interpreter, directory(suite), suite.count(n))
-        return key
-
     rows: list[tuple[Suite, str]] = []
     row_jobs: dict[tuple[str, str], list[JobKey]] = {}
     for suite in suites:
         for backend in suite.backends_for():
             if backend != NO_BACKEND and backend not in backends:
                 continue
-            floor_key = add(SUITES_BY_NAME[suite.floor], NO_BACKEND, floor)
-            keys = [floor_key] + [add(suite, backend, p) for p in plugins]
+            # Every row measures its own floor, in the same rounds as its
+            # plugins, so that a slow spell of the machine hits both.
+            keys = []
+            for interpreter in (floor, *plugins):
+                key = JobKey(suite.name, backend, interpreter.plugin.key)
+                ran = SUITES_BY_NAME[suite.floor] if interpreter is floor else suite
+                jobs[key] = Job(key, ran, interpreter, directory(ran), ran.count(n))
+                keys.append(key)
             rows.append((suite, backend))
             row_jobs[(suite.name, backend)] = keys
     return Plan(rows, jobs, row_jobs)
@@ -234,34 +256,36 @@ def warm_up_and_verify(
             if error is not None:
                 print(error, flush=True)
                 broken[(interpreter.plugin.key, backend)] = error
-    for key, job in sorted(the_plan.jobs.items()):
+    warmed: dict[tuple[str, str, str], str | None] = {}
+    for key, job in the_plan.jobs.items():
         if (key.plugin, key.backend) in broken:
             job.failure = "verification failed: " + broken[(key.plugin, key.backend)]
             continue
-        _, error = run_once(job, keep_pythonpath, timeout=900)
-        if error is not None:
-            print(f"warm-up {key.suite}/{key.backend}/{key.plugin} FAILED: {error}")
-            job.failure = error
+        command = (job.suite.name, job.backend, key.plugin)
+        if command not in warmed:  # a floor serves many rows: warm it once
+            warmed[command] = run_once(job, keep_pythonpath, timeout=900).error
+            if warmed[command] is not None:
+                print(f"warm-up {'/'.join(command)} FAILED: {warmed[command]}")
+        job.failure = warmed[command]
     print("warm-up done", flush=True)
 
 
 def measure_round(the_plan: Plan, round_number: int, keep_pythonpath: bool) -> None:
     """Run every live job once, alternating plugins within each row."""
-    done: set[JobKey] = set()
     for suite, backend in the_plan.rows:
         keys = the_plan.row_jobs[(suite.name, backend)]
         shift = round_number % len(keys)
         for key in keys[shift:] + keys[:shift]:
             job = the_plan.jobs[key]
-            if key in done or job.failure is not None:
+            if job.failure is not None:
                 continue
-            elapsed, error = run_once(job, keep_pythonpath, timeout=900)
-            done.add(key)
-            if error is not None:
-                print(f"{key.suite}/{key.backend}/{key.plugin} FAILED: {error}")
-                job.failure = error
+            sample = run_once(job, keep_pythonpath, timeout=900)
+            if sample.error is not None:
+                print(f"{key.suite}/{key.backend}/{key.plugin} FAILED: {sample.error}")
+                job.failure = sample.error
             else:
-                job.samples.append(elapsed)
+                job.samples.append(sample.wall)
+                job.cpu_samples.append(sample.cpu)
         print(f"  round {round_number + 1}: {suite.name} / {backend} done", flush=True)
 
 
