@@ -16,6 +16,7 @@ from _pytest.fixtures import resolve_fixture_function
 __all__ = [
     "active_fixturedef",
     "bound_fixture_function",
+    "closure_fixturedefs",
     "finish_later",
     "fixturedefs_visible_to",
     "item_argnames",
@@ -88,3 +89,10 @@ def fixturedefs_visible_to(
     manager = node.session._fixturemanager
     defs = manager.getfixturedefs(argname, node)
     return tuple(defs or ())
+
+
+def closure_fixturedefs(metafunc: pytest.Metafunc) -> list[pytest.FixtureDef[Any]]:
+    # Whether a test shares a fixture wider than itself (and so must be
+    # grouped by backend): only pytest's metafunc knows the closure's defs.
+    arg2defs = metafunc._arg2fixturedefs
+    return [defs[-1] for defs in arg2defs.values() if defs]

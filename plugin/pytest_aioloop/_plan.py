@@ -212,7 +212,12 @@ def _load(name: str, where: str) -> BackendParam:
 
 
 def backend_params(
-    item: pytest.Item, options: MarkerOptions, settings: Settings, run: RunBackends
+    item: pytest.Item,
+    options: MarkerOptions,
+    settings: Settings,
+    run: RunBackends,
+    *,
+    shares_wider_fixtures: bool = True,
 ) -> list[BackendParam] | None:
     """The backends a test runs on, most specific first; ``None``: the run's default
     only (no parameter needed)."""
@@ -245,7 +250,13 @@ def backend_params(
     if policy_overridden(item):
         return None
     if len(run.names) == 1:
-        return None
+        if not shares_wider_fixtures:
+            return None
+        # Parametrized (hidden) by the run's backend all the same: when a
+        # marker sends other tests to another backend, pytest then groups
+        # and caches this test's wider fixtures with that backend's tests.
+        default = run.default_for_run()
+        return [BackendParam(default.name, default)]
     return [BackendParam(b.name, b) for b in run.selected]
 
 

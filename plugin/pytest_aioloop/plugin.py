@@ -218,13 +218,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # backend fixture up first: a backend switch then tears down the previous
     # backend's wider async fixtures before they could be reused. A run on one
     # backend skips this, and its per-test cost.
-    if not any(
-        BACKEND_FIXTURE in getattr(getattr(item, "callspec", None), "params", ())
-        for item in items
-    ):
+    def backend_of(item: pytest.Item) -> object:
+        return getattr(getattr(item, "callspec", None), "params", {}).get(
+            BACKEND_FIXTURE
+        )
+
+    if len({backend_of(item) for item in items} - {None}) < 2:
         return
     for item in items:
-        if not item.stash.get(ASYNC_TEST_KEY, False):
+        # A test without the parameter shares no wider fixture with others.
+        if not item.stash.get(ASYNC_TEST_KEY, False) or backend_of(item) is None:
             continue
         names = item.fixturenames  # type: ignore[attr-defined]
         if names and names[0] == BACKEND_FIXTURE:
@@ -248,7 +251,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     try:
         options = marker_options(definition.iter_markers(MARKER), definition.nodeid)
-        params = backend_params(definition, options, state.settings, state.run)
+        params = backend_params(
+            definition,
+            options,
+            state.settings,
+            state.run,
+            shares_wider_fixtures=any(
+                d.scope != "function" for d in _compat.closure_fixturedefs(metafunc)
+            ),
+        )
     except MarkerError as exc:
         params = [BackendParam("error", None, str(exc))]
     if params is None:

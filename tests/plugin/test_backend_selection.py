@@ -1,0 +1,456 @@
+"""Choosing the backends of a run: option, ini, marker, ids, header, listing."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+
+import pytest
+
+# Imported here so that in-process pytester runs, which drop the modules they
+# imported, share one uvloop with the backend that aioloop keeps loaded.
+import uvloop  # noqa: F401
+
+# Each test prints the backend it ran on and the module of its running loop.
+TESTS = """
+import asyncio
+
+import pytest
+
+
+@pytest.mark.asyncio
+async def test_plain(asyncio_backend):
+    loop = asyncio.get_running_loop()
+    print("RAN", asyncio_backend, type(loop).__module__)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("n", [1, 2])
+async def test_numbers(n, asyncio_backend):
+    print("RAN", asyncio_backend, n)
+
+
+def test_sync():
+    print("RAN sync")
+"""
+
+
+def collected_ids(result: pytest.RunResult) -> list[str]:
+    return [line for line in result.outlines if "::" in line]
+
+
+def test_default_backend_is_asyncio_and_ids_do_not_change(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(TESTS)
+    result = pytester.runpytest("-s", "-v")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "*::test_plain RAN asyncio asyncio.unix_events*",
+            "*::test_numbers[[]1[]] RAN asyncio 1*",
+            "*::test_numbers[[]2[]] RAN asyncio 2*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*uvloop*")
+
+
+def test_one_backend_on_the_command_line_keeps_test_ids(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(TESTS)
+    result = pytester.runpytest("--collect-only", "-q", "--asyncio-backend=uvloop")
+    assert collected_ids(result) == [
+        "test_one_backend_on_the_command_line_keeps_test_ids.py::test_plain",
+        "test_one_backend_on_the_command_line_keeps_test_ids.py::test_numbers[1]",
+        "test_one_backend_on_the_command_line_keeps_test_ids.py::test_numbers[2]",
+        "test_one_backend_on_the_command_line_keeps_test_ids.py::test_sync",
+    ]
+
+
+def test_one_backend_runs_every_async_test_on_its_loop(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(TESTS)
+    result = pytester.runpytest("-s", "-v", "--asyncio-backend=uvloop")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*::test_plain RAN uvloop uvloop*"])
+    result.stdout.no_fnmatch_line("*RAN asyncio*")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--asyncio-backend=asyncio,uvloop"], id="comma-list"),
+        pytest.param(
+            ["--asyncio-backend", "asyncio", "--asyncio-backend", "uvloop"],
+            id="repeated",
+        ),
+        pytest.param(["--asyncio-backend= asyncio , uvloop ,"], id="spaces"),
+    ],
+)
+def test_several_backends_run_each_async_test_once_per_backend(
+    pytester: pytest.Pytester, args: list[str]
+) -> None:
+    pytester.makepyfile(test_it=TESTS)
+    result = pytester.runpytest("-s", "-v", *args)
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*::test_plain[[]asyncio[]] RAN asyncio asyncio.unix_events*",
+            "*::test_plain[[]uvloop[]] RAN uvloop uvloop*",
+            "*::test_numbers[[]1-asyncio[]] RAN asyncio 1*",
+            "*::test_numbers[[]2-asyncio[]] RAN asyncio 2*",
+            "*::test_numbers[[]1-uvloop[]] RAN uvloop 1*",
+            "*::test_numbers[[]2-uvloop[]] RAN uvloop 2*",
+            "*::test_sync RAN sync*",
+        ]
+    )
+
+
+def test_a_backend_named_twice_runs_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(TESTS)
+    result = pytester.runpytest(
+        "--asyncio-backend=uvloop", "--asyncio-backend=uvloop,uvloop"
+    )
+    result.assert_outcomes(passed=4)
+
+
+def test_ini_asyncio_backend_selects_the_backends(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_backend = asyncio, uvloop\n")
+    pytester.makepyfile(test_it=TESTS)
+    result = pytester.runpytest("--collect-only", "-q")
+    assert sorted(collected_ids(result)) == [
+        "test_it.py::test_numbers[1-asyncio]",
+        "test_it.py::test_numbers[1-uvloop]",
+        "test_it.py::test_numbers[2-asyncio]",
+        "test_it.py::test_numbers[2-uvloop]",
+        "test_it.py::test_plain[asyncio]",
+        "test_it.py::test_plain[uvloop]",
+        "test_it.py::test_sync",
+    ]
+
+
+def test_ini_with_one_backend_runs_on_it(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_backend = uvloop\n")
+    pytester.makepyfile(TESTS)
+    result = pytester.runpytest("-s", "-v")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*::test_plain RAN uvloop uvloop*"])
+
+
+def test_command_line_backend_overrides_the_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_backend = asyncio, uvloop\n")
+    pytester.makepyfile(TESTS)
+    result = pytester.runpytest("-s", "-v", "--asyncio-backend=uvloop")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*::test_plain RAN uvloop uvloop*"])
+
+
+def test_dash_k_with_a_backend_name_selects_that_backend(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_it=TESTS)
+    result = pytester.runpytest(
+        "-s", "-v", "--asyncio-backend=asyncio,uvloop", "-k", "uvloop"
+    )
+    result.assert_outcomes(passed=3, deselected=4)
+    result.stdout.no_fnmatch_line("*RAN asyncio*")
+    result.stdout.fnmatch_lines(["*::test_plain[[]uvloop[]] RAN uvloop uvloop*"])
+
+
+def test_sync_tests_are_never_multiplied(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_sync():
+            pass
+
+        @pytest.mark.parametrize("x", [1, 2])
+        def test_sync_params(x):
+            pass
+
+        def test_sync_asks_backend(asyncio_backend):
+            assert asyncio_backend == "asyncio"
+
+        class TestSync:
+            def test_in_class(self):
+                pass
+
+        @pytest.fixture
+        async def not_ours():
+            return 1
+        """
+    )
+    for mode in ("strict", "auto"):
+        result = pytester.runpytest(
+            "-v", f"--asyncio-mode={mode}", "--asyncio-backend=asyncio,uvloop"
+        )
+        result.assert_outcomes(passed=5)
+        result.stdout.no_fnmatch_line("*uvloop]*")
+
+
+def test_auto_mode_multiplies_unmarked_async_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        async def test_unmarked(asyncio_backend):
+            print("RAN", asyncio_backend, type(asyncio.get_running_loop()).__module__)
+        """
+    )
+    result = pytester.runpytest(
+        "-s", "-v", "--asyncio-mode=auto", "--asyncio-backend=asyncio,uvloop"
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*::test_unmarked[[]asyncio[]] RAN asyncio asyncio.unix_events*",
+            "*::test_unmarked[[]uvloop[]] RAN uvloop uvloop*",
+        ]
+    )
+
+
+def test_asyncio_backend_fixture_names_the_backend(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+        import uvloop
+
+        LOOP_TYPES = {"asyncio": asyncio.BaseEventLoop, "uvloop": uvloop.Loop}
+
+        @pytest.mark.asyncio
+        async def test_name_matches_loop(asyncio_backend):
+            assert isinstance(asyncio.get_running_loop(), LOOP_TYPES[asyncio_backend])
+            print("NAME", asyncio_backend)
+
+        @pytest.mark.asyncio(backend="uvloop")
+        async def test_pinned(asyncio_backend):
+            assert asyncio_backend == "uvloop"
+        """
+    )
+    result = pytester.runpytest("-s", "-v", "--asyncio-backend=asyncio,uvloop")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines_random(["*NAME asyncio*", "*NAME uvloop*"])
+    result = pytester.runpytest("-s", "--asyncio-backend=asyncio")
+    result.assert_outcomes(passed=2)
+
+
+# --- the marker's backend= keyword ---------------------------------------------
+
+MARKED = """
+import asyncio
+
+import pytest
+
+{module_mark}
+
+
+@pytest.mark.asyncio{test_mark}
+async def test_function(asyncio_backend):
+    print("RAN", asyncio_backend, type(asyncio.get_running_loop()).__module__)
+
+
+@pytest.mark.asyncio{class_mark}
+class TestClass:
+    async def test_method(self, asyncio_backend):
+        print("RAN", asyncio_backend, type(asyncio.get_running_loop()).__module__)
+"""
+
+
+def test_marker_backend_on_a_test_overrides_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_it=MARKED.format(
+            module_mark="", test_mark='(backend="uvloop")', class_mark=""
+        )
+    )
+    result = pytester.runpytest("-s", "-v", "--asyncio-backend=asyncio")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_it.py::test_function RAN uvloop uvloop*",
+            "test_it.py::TestClass::test_method RAN asyncio asyncio.unix_events*",
+        ]
+    )
+
+
+def test_marker_backend_list_on_a_class_runs_it_on_each(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_it=MARKED.format(
+            module_mark="", test_mark="", class_mark='(backend=["asyncio", "uvloop"])'
+        )
+    )
+    result = pytester.runpytest("-s", "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_it.py::test_function RAN asyncio asyncio.unix_events*",
+            "test_it.py::TestClass::test_method[[]asyncio[]] RAN asyncio asyncio.*",
+            "test_it.py::TestClass::test_method[[]uvloop[]] RAN uvloop uvloop*",
+        ]
+    )
+
+
+def test_module_pytestmark_backend_overrides_the_run(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_it=MARKED.format(
+            module_mark='pytestmark = pytest.mark.asyncio(backend="uvloop")',
+            test_mark="",
+            class_mark="",
+        )
+    )
+    result = pytester.runpytest("-s", "-v", "--asyncio-backend=asyncio,uvloop")
+    result.assert_outcomes(passed=2)
+    # One backend for these tests: no backend in their ids.
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_it.py::test_function RAN uvloop uvloop*",
+            "test_it.py::TestClass::test_method RAN uvloop uvloop*",
+        ]
+    )
+
+
+def test_marker_on_the_test_wins_over_class_and_module(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+
+        import pytest
+
+        pytestmark = pytest.mark.asyncio(backend="uvloop")
+
+        @pytest.mark.asyncio(backend="uvloop")
+        class TestClass:
+            @pytest.mark.asyncio(backend="asyncio")
+            async def test_method(self, asyncio_backend):
+                print("RAN", asyncio_backend)
+
+            async def test_other(self, asyncio_backend):
+                print("RAN", asyncio_backend)
+        """
+    )
+    result = pytester.runpytest("-s", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_it.py::TestClass::test_method RAN asyncio*",
+            "test_it.py::TestClass::test_other RAN uvloop*",
+        ]
+    )
+
+
+def test_unknown_backend_in_a_marker_errors_that_test_naming_the_installed(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+
+        @pytest.mark.asyncio(backend="no_such_loop")
+        async def test_bad():
+            pass
+
+        @pytest.mark.asyncio
+        async def test_good():
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed") == 1
+    assert outcomes.get("failed", 0) + outcomes.get("errors", 0) == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*test_it.py::test_bad*unknown backend 'no_such_loop'*"
+            "installed backends: asyncio, *uvloop*"
+        ]
+    )
+
+
+# --- the header and the listing -------------------------------------------------
+
+
+def test_header_names_mode_and_each_backend_with_its_version(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_nothing(): pass")
+    python = f"CPython {platform.python_version()}"
+    uv = f"uvloop {importlib.metadata.version('uvloop')}"
+    result = pytester.runpytest("--asyncio-backend=asyncio,uvloop")
+    result.stdout.fnmatch_lines(
+        [f"aioloop: mode=strict, backends: asyncio ({python}), {uv}"]
+    )
+    result = pytester.runpytest("--asyncio-mode=auto")
+    result.stdout.fnmatch_lines([f"aioloop: mode=auto, backends: asyncio ({python})"])
+
+
+def test_list_backends_shows_each_installed_and_exits_0(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_never_run(): raise AssertionError")
+    result = pytester.runpytest_subprocess("--asyncio-backends")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "event loop backends*aioloop.backends*",
+            f"  asyncio *asyncio (CPython {platform.python_version()})",
+            f"  uvloop *uvloop {importlib.metadata.version('uvloop')}",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*test_never_run*")
+    result.stdout.no_fnmatch_line("*passed*")
+
+
+# --- unknown names -------------------------------------------------------------
+
+
+def test_unknown_backend_on_the_command_line_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        "def pytest_collectstart(collector):\n    print('COLLECTING')\n"
+    )
+    pytester.makepyfile("def test_never_run(): pass")
+    result = pytester.runpytest_subprocess("-s", "--asyncio-backend=asyncio,nope")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --asyncio-backend: unknown event loop backend 'nope'; "
+            "installed backends: asyncio, *uvloop*"
+        ]
+    )
+    assert "Traceback" not in result.stderr.str()
+    result.stdout.no_fnmatch_line("*COLLECTING*")
+
+
+def test_unknown_backend_in_the_ini_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\nasyncio_backend = nope\n")
+    pytester.makepyfile("def test_never_run(): pass")
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: ini asyncio_backend: unknown event loop backend 'nope'; "
+            "installed backends: asyncio, *uvloop*"
+        ]
+    )
+    assert "Traceback" not in result.stderr.str()
+    result.stdout.no_fnmatch_line("*collected*")
+
+
+def test_empty_backend_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_never_run(): pass")
+    result = pytester.runpytest("--asyncio-backend=,")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--asyncio-backend needs at least one backend*"])
