@@ -111,9 +111,52 @@ class LoopScopes:
             # through the plugin would only hide it.
             raise pytest.fail.Exception(str(exc), pytrace=False) from None
         self._runners[key] = runner
-        node.addfinalizer(lambda: self.close(node, backend))
+        node.addfinalizer(lambda: self._end(node, backend))
         self.make_current(runner)
         return runner
+
+    def _end(self, node: ScopeNode, backend: Backend) -> None:
+        # The scope node's finaliser: a loop found closed here was closed by
+        # the test or a fixture of this scope; tell them (after closing).
+        runner = self._runners.get((node, backend))
+        closed_early = runner is not None and runner.loop.is_closed()
+        self.close(node, backend)
+        if closed_early:
+            assert runner is not None
+            pytest.fail(_closed_message(node.nodeid, runner.label), pytrace=False)
+
+    def check_after_test(self, nodeid: str) -> None:
+        """After a test and its teardown: the current loop must still be open
+        and current. A closed one fails the test (the next test gets a new
+        one); one replaced by another loop is put back with a warning; one
+        unset (``asyncio.run()`` in a sync test does that) is put back."""
+        loop = self._current
+        if loop is None:
+            return
+        if loop.is_closed():
+            key = next((k for k, r in self._runners.items() if r.loop is loop), None)
+            if key is None:
+                return
+            label = self._runners[key].label
+            self.close(*key)
+            pytest.fail(_closed_message(nodeid, label), pytrace=False)
+        actual = _get_event_loop()
+        if actual is loop:
+            return
+        _set_event_loop(loop)
+        if actual is not None:
+            label = next(
+                (r.label for r in self._runners.values() if r.loop is loop), ""
+            )
+            warnings.warn(
+                pytest.PytestWarning(
+                    f"{nodeid} replaced the current event loop (asyncio."
+                    f"set_event_loop) while the loop of {label} was current; it "
+                    f"was put back. Close your own loop without making it current, "
+                    f"or use asyncio.Runner."
+                ),
+                stacklevel=1,
+            )
 
     def make_current(self, runner: LoopRunner) -> None:
         loop = runner.loop
@@ -142,6 +185,27 @@ class LoopScopes:
             # a failure is reported already; the rest still close
             with contextlib.suppress(Exception):
                 self.close(node, backend)
+
+
+def _closed_message(nodeid: str, label: str) -> str:
+    return (
+        f"{nodeid} closed the event loop of {label}; tests and fixtures must not "
+        f"close the loop they run on (pytest-aioloop closes it when its scope "
+        f"ends). The next test gets a new loop."
+    )
+
+
+def _get_event_loop() -> asyncio.AbstractEventLoop | None:
+    """The current (not running) loop, or None; never makes one (a loop was
+    set before, so the policy raises instead of making one)."""
+    import asyncio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            return None
 
 
 def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:

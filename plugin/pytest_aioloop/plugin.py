@@ -6,6 +6,7 @@ private modules beside this one.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import unittest
@@ -56,7 +57,7 @@ from ._plan import (
 )
 from ._reports import Reporter
 from ._scopes import LoopScopes
-from ._settings import Mode, Settings, add_options, read_settings
+from ._settings import LOOP_SCOPES, Mode, Settings, add_options, read_settings
 
 _MARKER_HELP: Final = (
     "asyncio(loop_scope='function', backend=None, timeout=None, debug=False): "
@@ -317,12 +318,45 @@ def _fixture_kind(function: Any) -> str | None:
     return None
 
 
+def _raise(error: BaseException, **kwargs: Any) -> Any:
+    raise error
+
+
+def _make_test_loop_current(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> None:
+    # A sync fixture of an async test finds the test's loop current
+    # (asyncio.get_event_loop()) if that loop outlives the fixture: make the
+    # loop, on first use, before the fixture runs. A bad marker or backend is
+    # left for the test to fail on (raised here, it would break pytest's
+    # fixture state).
+    item = _compat.requesting_item(request)
+    if not item.stash.get(ASYNC_TEST_KEY, False):
+        return
+    try:
+        plan = plan_of(item)
+        if LOOP_SCOPES.index(plan.scope) >= LOOP_SCOPES.index(fixturedef.scope):
+            state = item.config.stash[_STATE]
+            state.scopes.runner(plan.node, plan.backend, debug=plan.debug)
+    except (Exception, pytest.fail.Exception):
+        return
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    # After the test's own teardown: a loop it closed or replaced is told of.
+    state = item.config.stash.get(_STATE, None)
+    if state is not None:
+        state.scopes.check_after_test(item.nodeid)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(
     fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
 ) -> Generator[None, Any, Any]:
     kind = _fixture_kind(fixturedef.func)
     if kind is None:
+        _make_test_loop_current(fixturedef, request)
         return (yield)
     declared = fixture_loop_scope(fixturedef.func)
     state = request.config.stash[_STATE]
@@ -334,9 +368,21 @@ def pytest_fixture_setup(
     loop_scope = declared or settings.default_fixture_loop_scope or fixturedef.scope
     from ._execute import setup_async_fixture  # asyncio, only when needed
 
-    stand_in = setup_async_fixture(
-        fixturedef, request, kind, str(loop_scope), settings, state.run, state.scopes
-    )
+    try:
+        stand_in = setup_async_fixture(
+            fixturedef,
+            request,
+            kind,
+            str(loop_scope),
+            settings,
+            state.run,
+            state.scopes,
+        )
+    except (Exception, pytest.fail.Exception) as exc:
+        # Raised from the fixture function itself, so that pytest records it
+        # as this fixture's error (raised here, it would leave the fixture
+        # half set up and break the next test that uses it).
+        stand_in = functools.partial(_raise, exc)
     original = fixturedef.func
     _compat.replace_fixture_function(fixturedef, stand_in)
     try:

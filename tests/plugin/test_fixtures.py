@@ -604,3 +604,57 @@ def test_auto_mode_async_fixtures_follow_the_loop_scope_defaults(
     assert seen["module fixture"] == seen["module test"]
     assert seen["module fixture teardown"] == seen["module test"]
     assert seen["function test"] != seen["module test"]
+
+
+def test_a_fixture_error_of_the_plugin_is_reported_on_every_test_using_it(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import pytest_aioloop
+
+        @pytest_aioloop.fixture(scope="module", loop_scope="function")
+        async def too_narrow():
+            return 1
+
+        @pytest.fixture
+        def sync_fixture():
+            return 1
+
+        @pytest.mark.asyncio
+        async def test_a(too_narrow):
+            pass
+
+        @pytest.mark.asyncio
+        async def test_b(too_narrow):
+            pass
+
+        @pytest.mark.asyncio(loop_scope="classy")
+        async def test_bad_marker_with_fixtures(sync_fixture):
+            pass
+
+        @pytest.mark.asyncio(loop_scope="classy")
+        async def test_bad_marker_again(sync_fixture):
+            pass
+
+        @pytest.mark.asyncio
+        async def test_fine(sync_fixture):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] == 1
+    assert outcomes.get("failed", 0) + outcomes.get("errors", 0) == 4
+    assert "AssertionError" not in result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_a *",
+            "*'too_narrow' has loop_scope='function', narrower*",
+            "*ERROR at setup of test_b *",
+            "*'too_narrow' has loop_scope='function', narrower*",
+            "*test_bad_marker_with_fixtures: *invalid loop scope 'classy'*",
+            "*test_bad_marker_again: *invalid loop scope 'classy'*",
+        ]
+    )

@@ -1,0 +1,366 @@
+"""Lifecycle of a loop: current while its scope is active; at its end tasks
+cancelled, async generators and the executor shut down, closed and unset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+Ini = Callable[..., None]
+
+# get_event_loop() in sync code, without creating a loop when none is set
+CURRENT_LOOP = """
+import asyncio
+import warnings
+
+
+def current_loop():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            return asyncio.get_event_loop()
+        except (RuntimeError, DeprecationWarning):
+            return None
+"""
+
+
+def test_scope_loop_is_the_current_loop_in_sync_tests_and_fixtures(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(current=CURRENT_LOOP)
+    pytester.makepyfile(
+        test_a="""
+        import asyncio
+
+        import pytest
+
+        from current import current_loop
+
+        SEEN = {}
+
+        @pytest.fixture
+        def sync_fixture():
+            SEEN.setdefault("fixtures", []).append(current_loop())
+            yield
+            SEEN.setdefault("teardowns", []).append(current_loop())
+
+        @pytest.fixture(scope="module")
+        def module_sync_fixture():
+            SEEN["module fixture"] = current_loop()
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_first(module_sync_fixture, sync_fixture):
+            SEEN["loop"] = asyncio.get_running_loop()
+
+        def test_sync_test_sees_the_module_loop():
+            assert current_loop() is SEEN["loop"]
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_second(sync_fixture):
+            assert asyncio.get_running_loop() is SEEN["loop"]
+
+        def test_every_sync_fixture_saw_it():
+            loop = SEEN["loop"]
+            assert SEEN["module fixture"] is loop
+            assert SEEN["fixtures"] == [loop, loop]
+            assert SEEN["teardowns"] == [loop, loop]
+        """,
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=4)
+
+
+def test_sync_fixture_of_a_function_loop_test_sees_that_loop(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(current=CURRENT_LOOP)
+    pytester.makepyfile(
+        test_a="""
+        import asyncio
+
+        import pytest
+
+        from current import current_loop
+
+        @pytest.fixture
+        def sync_fixture():
+            return current_loop()
+
+        @pytest.mark.asyncio
+        async def test_function(sync_fixture):
+            assert sync_fixture is asyncio.get_running_loop()
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_scope_end_cancels_tasks_shuts_down_and_closes_and_unsets_the_loop(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(current=CURRENT_LOOP)
+    pytester.makepyfile(
+        test_a="""
+        import asyncio
+        import threading
+
+        import pytest
+
+        STATE = {}
+
+        async def pending():
+            try:
+                await asyncio.sleep(100)
+            except asyncio.CancelledError:
+                STATE["cancelled"] = True
+                await asyncio.sleep(0)  # awaited: may clean up after cancel
+                STATE["cleaned up"] = True
+                raise
+
+        async def generator():
+            try:
+                yield 1
+                yield 2
+            finally:
+                STATE["generator closed"] = True
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_leaves_things_behind():
+            loop = asyncio.get_running_loop()
+            STATE["loop"] = loop
+            STATE["task"] = asyncio.create_task(pending())
+            STATE["generator"] = generator()
+            await STATE["generator"].__anext__()
+            STATE["thread"] = await loop.run_in_executor(
+                None, threading.current_thread
+            )
+            await asyncio.sleep(0)
+        """,
+        test_b="""
+        from current import current_loop
+        from test_a import STATE
+
+        def test_module_loop_was_finished_and_closed():
+            assert STATE["loop"].is_closed()
+            assert STATE["cancelled"] and STATE["cleaned up"]
+            assert STATE["task"].cancelled()
+            assert STATE["generator closed"]
+            assert not STATE["thread"].is_alive()
+
+        def test_no_current_loop_after_the_scope():
+            assert current_loop() is None
+        """,
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    # the leftover task is reported against the module scope
+    result.stdout.fnmatch_lines(["*module test_a.py*leaked task*pending*"])
+
+
+def test_function_loop_is_closed_and_unset_after_its_test(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(current=CURRENT_LOOP)
+    pytester.makepyfile(
+        test_a="""
+        import asyncio
+
+        import pytest
+        import pytest_aioloop
+
+        from current import current_loop
+
+        LOOPS = []
+
+        @pytest_aioloop.fixture
+        async def uses_the_loop():
+            yield
+
+        @pytest.mark.asyncio
+        async def test_plain():
+            LOOPS.append(asyncio.get_running_loop())
+
+        @pytest.mark.asyncio
+        async def test_with_fixture(uses_the_loop):
+            LOOPS.append(asyncio.get_running_loop())
+
+        def test_loops_closed_and_unset():
+            assert all(loop.is_closed() for loop in LOOPS)
+            assert current_loop() is None
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=3)
+
+
+def test_a_sync_test_that_closes_the_loop_is_told_and_the_next_test_is_fine(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+
+        pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_first():
+            pass
+
+        def test_closes_the_loop():
+            asyncio.get_event_loop().close()
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_after():
+            await asyncio.sleep(0)
+            assert not asyncio.get_running_loop().is_closed()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_closes_the_loop*",
+            "*::test_closes_the_loop closed the event loop of module *; tests and "
+            "fixtures must not close the loop*",
+        ]
+    )
+
+
+def test_a_fixture_that_closes_the_loop_is_told_and_the_next_test_is_fine(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+
+        @pytest.fixture
+        def closing_loop():
+            loop = asyncio.get_event_loop()
+            yield loop
+            loop.close()
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_closes(closing_loop):
+            assert closing_loop is asyncio.get_running_loop()
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_after():
+            await asyncio.sleep(0)
+
+        @pytest.mark.asyncio
+        async def test_function_loop_closed(closing_loop):
+            pass
+
+        @pytest.mark.asyncio
+        async def test_after_function_loop():
+            await asyncio.sleep(0)
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=4, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*::test_closes closed the event loop of module *",
+            "*::test_function_loop_closed closed the event loop of *",
+        ]
+    )
+
+
+def test_an_async_test_that_replaces_the_loop_is_told_and_it_is_restored(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(current=CURRENT_LOOP)
+    pytester.makepyfile(
+        test_a="""
+        import asyncio
+
+        import pytest
+
+        from current import current_loop
+
+        SEEN = {}
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_replaces():
+            SEEN["loop"] = asyncio.get_running_loop()
+            SEEN["other"] = asyncio.new_event_loop()
+            asyncio.set_event_loop(SEEN["other"])
+
+        def test_sync_sees_the_module_loop_again():
+            SEEN["other"].close()
+            assert current_loop() is SEEN["loop"]
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_after():
+            assert asyncio.get_running_loop() is SEEN["loop"]
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    # a warning, raised by filterwarnings=error at the test's teardown
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_replaces*",
+            "*::test_replaces replaced the current event loop*module test_a.py*"
+            "it was put back*",
+        ]
+    )
+
+
+def test_asyncio_run_in_a_sync_test_leaves_the_scope_loop_current(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(current=CURRENT_LOOP)
+    pytester.makepyfile(
+        test_a="""
+        import asyncio
+
+        import pytest
+
+        from current import current_loop
+
+        SEEN = {}
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_first():
+            SEEN["loop"] = asyncio.get_running_loop()
+
+        def test_uses_asyncio_run():
+            # asyncio.run() unsets the current loop when it ends
+            assert asyncio.run(asyncio.sleep(0, "ran")) == "ran"
+
+        def test_sync_sees_the_module_loop():
+            assert current_loop() is SEEN["loop"]
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_after():
+            assert asyncio.get_running_loop() is SEEN["loop"]
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=4)
+
+
+def test_a_test_that_stops_the_loop_fails_and_the_next_test_is_fine(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_stops():
+            asyncio.get_running_loop().stop()
+            await asyncio.sleep(0.01)
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_after():
+            await asyncio.sleep(0)
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_stops stopped the event loop*"])
