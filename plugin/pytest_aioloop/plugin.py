@@ -364,6 +364,9 @@ def pytest_fixture_setup(
     if declared is False:
         if settings.mode is not Mode.AUTO:
             return (yield)
+        item = _compat.requesting_item(request)
+        if owned_by_other_plugin(item, item.fixturenames):  # type: ignore[attr-defined]
+            return (yield)  # anyio's or trio's fixture, whatever the plugin order
         declared = None
     loop_scope = declared or settings.default_fixture_loop_scope or fixturedef.scope
     from ._execute import setup_async_fixture  # asyncio, only when needed

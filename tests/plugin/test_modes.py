@@ -206,6 +206,40 @@ def test_auto_mode_leaves_anyio_tests_and_their_fixtures_to_anyio(
     result.assert_outcomes(passed=3)
 
 
+def test_auto_mode_leaves_anyio_fixtures_alone_whatever_the_plugin_order(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    strict_ini(asyncio_mode="auto")
+    # Registered from the conftest, after anyio's entry point: our fixture
+    # hook is then called before anyio's.
+    pytester.makeconftest('pytest_plugins = ["pytest_aioloop.plugin"]')
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+        @pytest.fixture
+        async def resource():
+            yield asyncio.get_running_loop()
+
+        @pytest.mark.anyio
+        async def test_on_anyio(resource):
+            assert resource is asyncio.get_running_loop()
+
+        async def test_ours(resource):
+            assert resource is asyncio.get_running_loop()
+        """
+    )
+    result = pytester.runpytest("-p", "no:aioloop")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["aioloop: mode=auto*"])
+
+
 def test_auto_mode_leaves_trio_marked_tests_alone(
     pytester: pytest.Pytester, strict_ini: Ini
 ) -> None:
