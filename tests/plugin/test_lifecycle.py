@@ -364,3 +364,26 @@ def test_a_test_that_stops_the_loop_fails_and_the_next_test_is_fine(
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*test_stops stopped the event loop*"])
+
+
+def test_an_async_test_cannot_close_its_running_loop_and_the_next_is_fine(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_closes():
+            asyncio.get_running_loop().close()
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_after():
+            await asyncio.sleep(0)
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*RuntimeError: Cannot close a running event loop*"])

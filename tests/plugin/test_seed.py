@@ -6,6 +6,7 @@ described there in prose; they are written here in the same style."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -236,3 +237,14 @@ def test_seed_class_scope_outside_a_class_is_an_error(
     result.stdout.fnmatch_lines(
         ["*test_runs_in_asyncio_event_loop*loop_scope='class' needs a test inside*"]
     )
+
+
+def test_readme_quick_start_passes_as_written(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    pytester.makepyfile(test_quickstart=example)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
