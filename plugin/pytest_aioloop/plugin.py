@@ -226,6 +226,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     if len({backend_of(item) for item in items} - {None}) < 2:
         return
+    # pytest groups parametrized tests itself, but pytest 8 compares the
+    # parameter's index, not its value: a test pinned to uvloop and one on the
+    # run's asyncio both have index 0. A stable sort by backend groups them on
+    # every pytest; a test without the parameter stays after its predecessor.
+    ranks: dict[object, int] = {}
+    rank = 0
+    keyed = []
+    for position, item in enumerate(items):
+        value = backend_of(item)
+        if value is not None:
+            rank = ranks.setdefault(value, len(ranks))
+        keyed.append((rank, position, item))
+    items[:] = [item for _, _, item in sorted(keyed, key=lambda k: k[:2])]
     for item in items:
         # A test without the parameter shares no wider fixture with others.
         if not item.stash.get(ASYNC_TEST_KEY, False) or backend_of(item) is None:

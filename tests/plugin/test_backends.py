@@ -191,9 +191,18 @@ def test_module_fixture_runs_on_the_loop_of_each_backend(
         assert log[i].replace("setup", "teardown") == log[i + 1]
 
 
+@pytest.mark.parametrize(
+    ("run_backends", "passed"),
+    [
+        pytest.param([], 6, id="run-on-asyncio"),
+        pytest.param([BOTH], 10, id="run-on-both"),
+    ],
+)
 def test_session_fixture_under_a_marker_backend_and_the_run_backend(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, run_backends: list[str], passed: int
 ) -> None:
+    # Tests pinned to uvloop sit between tests on the run's backends; pytest
+    # must still set each backend's session fixture up once.
     pytester.makeconftest(LOGGING_CONFTEST)
     run_tests = """
         import asyncio
@@ -202,8 +211,7 @@ def test_session_fixture_under_a_marker_backend_and_the_run_backend(
 
         pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-        async def test_run_1(session_resource, asyncio_backend):
-            assert asyncio_backend == "asyncio"
+        async def test_run_1(session_resource):
             assert asyncio.get_running_loop() is session_resource
 
         async def test_run_2(session_resource):
@@ -226,8 +234,8 @@ def test_session_fixture_under_a_marker_backend_and_the_run_backend(
             assert asyncio.get_running_loop() is session_resource
         """,
     )
-    result = pytester.runpytest("-v")
-    result.assert_outcomes(passed=6)
+    result = pytester.runpytest("-v", *run_backends)
+    result.assert_outcomes(passed=passed)
     assert sorted(events(pytester)) == [
         "session-setup/asyncio/asyncio",
         "session-setup/uvloop/uvloop",
