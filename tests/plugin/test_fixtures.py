@@ -658,3 +658,76 @@ def test_a_fixture_error_of_the_plugin_is_reported_on_every_test_using_it(
             "*test_bad_marker_again: *invalid loop scope 'classy'*",
         ]
     )
+
+
+def test_fixture_runs_on_the_loop_of_its_loop_scope_not_the_tests(
+    pytester: pytest.Pytester, strict_ini: Ini, loops: Loops
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import pytest_aioloop
+
+        @pytest_aioloop.fixture(loop_scope="module")
+        async def on_module_loop(request, record_loop):
+            record_loop("fixture for " + request.node.name)
+
+        @pytest_aioloop.fixture(loop_scope="session")
+        async def on_session_loop(request, record_loop):
+            record_loop("session fixture for " + request.node.name)
+
+        @pytest.mark.asyncio
+        async def test_a(on_module_loop, on_session_loop, record_loop):
+            record_loop("test_a")
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_b(on_module_loop, record_loop):
+            record_loop("test_b")
+
+        @pytest.mark.asyncio(loop_scope="session")
+        async def test_c(on_session_loop, record_loop):
+            record_loop("test_c")
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=3)
+    seen = loops()
+    assert seen["fixture for test_a"] == seen["fixture for test_b"] == seen["test_b"]
+    assert seen["session fixture for test_a"] == seen["test_c"]
+    assert seen["session fixture for test_c"] == seen["test_c"]
+    assert len({seen["test_a"], seen["test_b"], seen["test_c"]}) == 3
+
+
+def test_class_fixture_runs_on_the_class_loop(
+    pytester: pytest.Pytester, strict_ini: Ini, loops: Loops
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import pytest_aioloop
+
+        @pytest.mark.asyncio(loop_scope="class")
+        class TestA:
+            @pytest_aioloop.fixture(scope="class")
+            @classmethod
+            async def resource(cls, record_loop):
+                record_loop(cls.__name__ + " fixture")
+                yield
+                record_loop(cls.__name__ + " teardown")
+
+            async def test_one(self, resource, record_loop):
+                record_loop(type(self).__name__ + " one")
+
+            async def test_two(self, resource, record_loop):
+                record_loop(type(self).__name__ + " two")
+
+        class TestB(TestA):
+            pass
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=4)
+    seen = loops()
+    a = {seen[f"TestA {k}"] for k in ("fixture", "teardown", "one", "two")}
+    b = {seen[f"TestB {k}"] for k in ("fixture", "teardown", "one", "two")}
+    assert len(a) == 1
+    assert len(b) == 1
+    assert a != b
