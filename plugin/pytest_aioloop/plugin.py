@@ -211,6 +211,12 @@ def pytest_itemcollected(item: pytest.Item) -> None:
             return
         item.add_marker(MARKER)
     item.stash[ASYNC_TEST_KEY] = True
+    callspec = getattr(item, "callspec", None)
+    param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
+    if isinstance(param, BackendParam):
+        # "-k uvloop" selects every test that runs on uvloop, also those that
+        # a marker pins to it (their ids do not name the backend).
+        item.extra_keyword_matches.add(param.name)
 
 
 @pytest.hookimpl(trylast=True)

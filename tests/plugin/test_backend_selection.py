@@ -11,6 +11,8 @@ import pytest
 # imported, share one uvloop with the backend that aioloop keeps loaded.
 import uvloop  # noqa: F401
 
+BOTH = "--asyncio-backend=asyncio,uvloop"
+
 # Each test prints the backend it ran on and the module of its running loop.
 TESTS = """
 import asyncio
@@ -157,6 +159,37 @@ def test_dash_k_with_a_backend_name_selects_that_backend(
     result.assert_outcomes(passed=3, deselected=4)
     result.stdout.no_fnmatch_line("*RAN asyncio*")
     result.stdout.fnmatch_lines(["*::test_plain[[]uvloop[]] RAN uvloop uvloop*"])
+
+
+def test_dash_k_with_a_backend_name_selects_tests_pinned_to_it_too(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+
+        @pytest.mark.asyncio(backend="uvloop")
+        async def test_pinned():
+            pass
+
+        @pytest.mark.asyncio
+        async def test_run(asyncio_backend):
+            pass
+
+        def test_sync():
+            pass
+        """
+    )
+    result = pytester.runpytest("--collect-only", "-q", BOTH, "-k", "uvloop")
+    assert sorted(collected_ids(result)) == [
+        "test_it.py::test_pinned",
+        "test_it.py::test_run[uvloop]",
+    ]
+    result = pytester.runpytest("--collect-only", "-q", BOTH, "-k", "not uvloop")
+    assert sorted(collected_ids(result)) == [
+        "test_it.py::test_run[asyncio]",
+        "test_it.py::test_sync",
+    ]
 
 
 def test_sync_tests_are_never_multiplied(pytester: pytest.Pytester) -> None:
