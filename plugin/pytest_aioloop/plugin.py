@@ -211,12 +211,16 @@ def pytest_itemcollected(item: pytest.Item) -> None:
             return
         item.add_marker(MARKER)
     item.stash[ASYNC_TEST_KEY] = True
+    # "-k uvloop" selects every test that runs on uvloop, also those whose
+    # ids do not name the backend (one backend for that test).
     callspec = getattr(item, "callspec", None)
     param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
     if isinstance(param, BackendParam):
-        # "-k uvloop" selects every test that runs on uvloop, also those that
-        # a marker pins to it (their ids do not name the backend).
         item.extra_keyword_matches.add(param.name)
+        return
+    run = item.config.stash[_STATE].run
+    if not run.honour_global_policy and not policy_overridden(item):
+        item.extra_keyword_matches.add(run.names[0])
 
 
 @pytest.hookimpl(trylast=True)

@@ -190,6 +190,14 @@ def test_dash_k_with_a_backend_name_selects_tests_pinned_to_it_too(
         "test_it.py::test_run[asyncio]",
         "test_it.py::test_sync",
     ]
+    # A run on uvloop alone: every async test is selected, none renamed.
+    result = pytester.runpytest(
+        "--collect-only", "-q", "--asyncio-backend=uvloop", "-k", "uvloop"
+    )
+    assert sorted(collected_ids(result)) == [
+        "test_it.py::test_pinned",
+        "test_it.py::test_run",
+    ]
 
 
 def test_sync_tests_are_never_multiplied(pytester: pytest.Pytester) -> None:
