@@ -37,6 +37,16 @@ def _run(
     policy: Any = None,
 ) -> Any:
     __tracebackhide__ = True
+    import asyncio
+
+    if asyncio._get_running_loop() is not None:
+        coro.close()
+        pytest.fail(
+            f"{label} cannot run while an event loop is running in this thread: "
+            f"an async fixture was requested with request.getfixturevalue() from "
+            f"async code. Request it as an argument of the test or fixture instead.",
+            pytrace=False,
+        )
     try:
         if policy is None:
             return runner.run(

@@ -731,3 +731,39 @@ def test_class_fixture_runs_on_the_class_loop(
     assert len(a) == 1
     assert len(b) == 1
     assert a != b
+
+
+def test_async_fixture_requested_dynamically_from_async_code_fails_clearly(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+        import pytest_aioloop
+
+        @pytest_aioloop.fixture
+        async def dynamic():
+            return 5
+
+        @pytest.mark.asyncio
+        async def test_from_async_test(request):
+            request.getfixturevalue("dynamic")
+
+        @pytest.mark.asyncio
+        async def test_next_is_fine():
+            await asyncio.sleep(0)
+
+        def test_from_sync_test(request):
+            assert request.getfixturevalue("dynamic") == 5
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*setup of fixture 'dynamic' cannot run while an event loop is running*"
+            "request.getfixturevalue()*Request it as an argument*"
+        ]
+    )
