@@ -417,6 +417,63 @@ def test_unknown_backend_in_a_marker_errors_that_test_naming_the_installed(
     )
 
 
+def test_marker_backend_accepts_a_comma_string_and_drops_repeats(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+
+        @pytest.mark.asyncio(backend=["asyncio", "asyncio", "uvloop"])
+        async def test_repeated(asyncio_backend):
+            pass
+
+        @pytest.mark.asyncio(backend="asyncio, uvloop")
+        async def test_comma(asyncio_backend):
+            pass
+        """
+    )
+    result = pytester.runpytest("--collect-only", "-q")
+    assert sorted(collected_ids(result)) == [
+        "test_it.py::test_comma[asyncio]",
+        "test_it.py::test_comma[uvloop]",
+        "test_it.py::test_repeated[asyncio]",
+        "test_it.py::test_repeated[uvloop]",
+    ]
+
+
+def test_marker_backend_of_a_wrong_kind_errors_that_test(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+
+        @pytest.mark.asyncio(backend=[])
+        async def test_empty():
+            pass
+
+        @pytest.mark.asyncio(backend=3)
+        async def test_number():
+            pass
+
+        @pytest.mark.asyncio
+        async def test_fine():
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed") == 1
+    assert outcomes.get("failed", 0) + outcomes.get("errors", 0) == 2
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_it.py::test_empty: mark.asyncio backend= *",
+            "test_it.py::test_number: mark.asyncio backend= *3*",
+        ]
+    )
+
+
 # --- the header and the listing -------------------------------------------------
 
 
