@@ -70,6 +70,40 @@ def test_one_backend_on_the_command_line_keeps_test_ids(
     ]
 
 
+def test_one_backend_keeps_ids_of_tests_with_wider_fixtures(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+        import pytest_aioloop
+
+        @pytest_aioloop.fixture(scope="session", loop_scope="session")
+        async def shared():
+            return 1
+
+        @pytest.mark.asyncio(loop_scope="session")
+        @pytest.mark.parametrize("n", [1, 2])
+        async def test_shared(shared, n, tmp_path, asyncio_backend):
+            pass
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_module():
+            pass
+        """
+    )
+    for args in ([], ["--asyncio-backend=uvloop"]):
+        result = pytester.runpytest("-v", *args)
+        result.assert_outcomes(passed=3)
+        result.stdout.fnmatch_lines_random(
+            [
+                "test_it.py::test_shared[[]1[]] PASSED*",
+                "test_it.py::test_shared[[]2[]] PASSED*",
+                "test_it.py::test_module PASSED*",
+            ]
+        )
+
+
 def test_one_backend_runs_every_async_test_on_its_loop(
     pytester: pytest.Pytester,
 ) -> None:

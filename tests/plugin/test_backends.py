@@ -388,10 +388,10 @@ def test_async_fixtures_of_every_scope_follow_the_test_backend(
     result.assert_outcomes(passed=2)
 
 
-def test_a_test_that_closes_nothing_leaves_no_loop_behind(
-    pytester: pytest.Pytester, tmp_path: Path
+def test_no_current_loop_is_left_after_a_run_on_several_backends(
+    pytester: pytest.Pytester,
 ) -> None:
-    # The current event loop is reset after every backend's loops are closed.
+    # Once every backend's loops are closed, no loop is left current.
     pytester.makeconftest(
         """
         import asyncio
