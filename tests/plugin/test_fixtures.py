@@ -767,3 +767,43 @@ def test_async_fixture_requested_dynamically_from_async_code_fails_clearly(
             "request.getfixturevalue()*Request it as an argument*"
         ]
     )
+
+
+def test_package_loop_fixture_follows_the_package_of_the_requesting_test(
+    pytester: pytest.Pytester, strict_ini: Ini, loops: Loops
+) -> None:
+    conftest = (pytester.path / "conftest.py").read_text()
+    (pytester.path / "conftest.py").write_text(
+        conftest
+        + """
+
+import pytest_aioloop
+
+SETUPS = []
+
+
+@pytest_aioloop.fixture(scope="package", loop_scope="package")
+async def package_resource(record_loop):
+    SETUPS.append(len(SETUPS) + 1)
+    number = SETUPS[-1]
+    record_loop(f"setup {number}")
+    yield
+    record_loop(f"teardown {number}")
+"""
+    )
+    for package in ("one", "two"):
+        (pytester.path / package).mkdir()
+        (pytester.path / package / "__init__.py").write_text("")
+        (pytester.path / package / "test_it.py").write_text(
+            "import pytest\n\n"
+            "@pytest.mark.asyncio(loop_scope='package')\n"
+            "async def test_it(package_resource, record_loop):\n"
+            f"    record_loop('{package}')\n"
+        )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+    seen = loops()
+    # set up once per package, on that package's loop, torn down before it
+    for number, package in ((1, "one"), (2, "two")):
+        assert seen[f"setup {number}"] == seen[package]
+        assert seen[f"teardown {number}"] == seen[package]
+    assert seen["one"] != seen["two"]
