@@ -205,7 +205,7 @@ def test_loop_factories_hook_and_marker_keyword(
             "*::TestClassLoopPerFactory::test_second[[]uv[]] PASSED*",
             "*::test_sync_tests_are_not_parametrized PASSED*",
             "SKIPPED * 'trio' *",
-            probe_line("asyncio.unix_events._UnixSelectorEventLoop", UVLOOP_LOOP),
+            probe_line(STDLIB_LOOP, UVLOOP_LOOP),
         ]
     )
 
