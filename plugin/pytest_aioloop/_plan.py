@@ -292,7 +292,10 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
     options = options_for(item)
     scope = options.loop_scope or settings.default_test_loop_scope
     try:
-        node = scope_node(item, scope, for_test=True)
+        # An explicit scope that the test's place cannot have is an error; the
+        # ini default falls back as pytest's fixture scopes do (class: the
+        # test's own loop, package: the session's), as pytest-asyncio does.
+        node = scope_node(item, scope, for_test=options.loop_scope is not None)
     except ScopeError as exc:
         error: str | None = str(exc)
     else:

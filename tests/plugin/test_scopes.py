@@ -291,3 +291,35 @@ def test_closest_marker_scope_wins_over_class_and_module_marks(
     assert seen["module a"] == seen["module b"]
     assert seen["class a"] == seen["class b"]
     assert len({seen["module a"], seen["class a"], seen["own"]}) == 3
+
+
+@pytest.mark.parametrize("scope", ["class", "package"])
+def test_default_test_loop_scope_falls_back_where_the_test_cannot_have_it(
+    pytester: pytest.Pytester, strict_ini: Ini, loops: Loops, scope: str
+) -> None:
+    # class: a test outside a class gets its own loop; package: a test outside
+    # a package gets the session's loop (pytest's fallbacks for fixture scopes)
+    strict_ini(asyncio_default_test_loop_scope=scope)
+    pytester.makepyfile(
+        test_mod="""
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_a(record_loop):
+            record_loop("a")
+
+        @pytest.mark.asyncio
+        async def test_b(record_loop):
+            record_loop("b")
+
+        @pytest.mark.asyncio(loop_scope="session")
+        async def test_session(record_loop):
+            record_loop("session")
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=3)
+    seen = loops()
+    if scope == "class":
+        assert len(set(seen.values())) == 3
+    else:
+        assert len(set(seen.values())) == 1
