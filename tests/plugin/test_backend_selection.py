@@ -586,3 +586,60 @@ def test_empty_backend_option_is_a_usage_error(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest("--asyncio-backend=,")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--asyncio-backend needs at least one backend*"])
+
+
+# --- a built-in backend that cannot load here ------------------------------------
+
+# Shadows the real uvloop, as on a platform uvloop does not support.
+NO_UVLOOP = """
+raise ImportError("uvloop does not support this platform (test stand-in)")
+"""
+
+
+def test_uvloop_that_cannot_load_is_a_usage_error_on_the_command_line(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(uvloop=NO_UVLOOP, test_it=TESTS)
+    result = pytester.runpytest_subprocess("--asyncio-backend=asyncio,uvloop")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --asyncio-backend: event loop backend 'uvloop' "
+            "(aioloop._uvloop:UvloopBackend, from package 'pytest-aioloop *') "
+            "failed to load: ImportError: uvloop does not support this platform*"
+        ]
+    )
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_uvloop_that_cannot_load_skips_tests_marked_for_it(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        uvloop=NO_UVLOOP,
+        test_it="""
+        import pytest
+
+        @pytest.mark.asyncio(backend="uvloop")
+        async def test_on_uvloop():
+            pass
+
+        @pytest.mark.asyncio
+        async def test_on_asyncio():
+            pass
+        """,
+    )
+    result = pytester.runpytest_subprocess("-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED [[]1[]] test_it.py:*: event loop backend 'uvloop' *"
+            "ImportError: uvloop does not support this platform*"
+        ]
+    )
+
+
+def test_several_backends_under_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_it=TESTS)
+    result = pytester.runpytest_subprocess("-n", "2", BOTH)
+    result.assert_outcomes(passed=7)
