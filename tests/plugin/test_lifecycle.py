@@ -9,6 +9,14 @@ import pytest
 
 Ini = Callable[..., None]
 
+
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def backend(request: pytest.FixtureRequest, strict_ini: Ini) -> None:
+    """Every lifecycle test runs on both built-in backends: uvloop's loops
+    take the full shutdown path."""
+    strict_ini(asyncio_backend=request.param)
+
+
 # get_event_loop() in sync code, without creating a loop when none is set
 CURRENT_LOOP = """
 import asyncio
