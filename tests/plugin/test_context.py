@@ -10,6 +10,12 @@ import pytest
 Ini = Callable[..., None]
 
 
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def backend(request: pytest.FixtureRequest, strict_ini: Ini) -> None:
+    """Every test here runs on both built-in backends."""
+    strict_ini(asyncio_backend=request.param)
+
+
 def test_test_runs_in_the_task_of_its_async_generator_fixtures(
     pytester: pytest.Pytester, strict_ini: Ini
 ) -> None:
