@@ -201,6 +201,10 @@ BAD_MARKERS = {
         "*::test_bad*keyword arguments only*positional*'module'*"
         "did you mean loop_scope='module'*valid keywords:*loop_scope*",
     ),
+    "debug_not_a_bool": (
+        "debug='yes'",
+        "*::test_bad*debug= must be True or False, got 'yes'*",
+    ),
     "class_scope_outside_class": (
         "loop_scope='class'",
         "*::test_bad*loop_scope='class' needs a test inside a class*"
