@@ -395,3 +395,34 @@ def test_an_async_test_cannot_close_its_running_loop_and_the_next_is_fine(
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*RuntimeError: Cannot close a running event loop*"])
+
+
+def test_xunit_setup_functions_find_the_scope_loop_current(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+
+        SEEN = {}
+
+        def setup_module(module):
+            SEEN["module"] = asyncio.get_event_loop()
+
+        @pytest.mark.asyncio(loop_scope="module")
+        class TestClass:
+            def setup_method(self, method):
+                SEEN["method"] = asyncio.get_event_loop()
+
+            async def test_a(self):
+                loop = asyncio.get_running_loop()
+                assert SEEN["module"] is loop
+                assert SEEN["method"] is loop
+
+            async def test_b(self):
+                assert SEEN["method"] is asyncio.get_running_loop()
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
