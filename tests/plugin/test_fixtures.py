@@ -807,3 +807,35 @@ async def package_resource(record_loop):
         assert seen[f"setup {number}"] == seen[package]
         assert seen[f"teardown {number}"] == seen[package]
     assert seen["one"] != seen["two"]
+
+
+def test_fixture_takes_a_dynamic_scope(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+        import pytest_aioloop
+
+        SETUPS = []
+
+        def module_scope(fixture_name, config):
+            return "module"
+
+        @pytest_aioloop.fixture(scope=module_scope)
+        async def dynamic():
+            SETUPS.append(asyncio.get_running_loop())
+            yield
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_a(dynamic):
+            assert SETUPS == [asyncio.get_running_loop()]
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_b(dynamic):
+            assert SETUPS == [asyncio.get_running_loop()]
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
