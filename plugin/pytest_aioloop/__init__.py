@@ -2,7 +2,9 @@
 
 The pytest plugin itself is the submodule ``pytest_aioloop.plugin`` (entry
 point ``aioloop``); importing this package registers nothing, so
-``pytest_plugins = "pytest_aioloop"`` in a conftest is harmless.
+``pytest_plugins = "pytest_aioloop"`` in a conftest is harmless. (That line
+makes pytest try to rewrite this package's asserts after it was imported, and
+warn; it has none to rewrite: PYTEST_DONT_REWRITE.)
 """
 
 from __future__ import annotations
