@@ -15,7 +15,7 @@ import pytest
 from . import _compat
 from ._plan import BACKEND_FIXTURE, AsyncKind, Plan, RunBackends, plan_for
 from ._reports import Reporter
-from ._runner import LoopRunner, TimeoutExpired
+from ._runner import LoopRunner, RunFailed
 from ._scopes import LoopScopes, scope_node
 from ._settings import LOOP_SCOPES, Settings
 
@@ -56,7 +56,7 @@ def _run(
             return runner.run(
                 coro, context=context, timeout=timeout, label=label, root=root
             )
-    except TimeoutExpired as exc:
+    except RunFailed as exc:  # a timeout, a stopped loop: the message says it
         message = str(exc)
     pytest.fail(message, pytrace=False)
 

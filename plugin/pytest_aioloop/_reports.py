@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, final
@@ -19,8 +21,9 @@ __all__ = ["REPORTER_KEY", "AioloopLeakWarning", "Reporter"]
 class AioloopLeakWarning(pytest.PytestWarning):
     """A task was left pending, or an exception was lost, in a test's event loop.
 
-    Emitted with ``--asyncio-leaks=warn``; ``-W error::pytest_aioloop.AioloopLeakWarning``
-    turns each into an error of the test that caused it.
+    Emitted with ``--asyncio-leaks=warn``;
+    ``-W error::pytest_aioloop.AioloopLeakWarning`` turns each into an error
+    of the test (or scope teardown) that found it.
     """
 
 
@@ -38,59 +41,115 @@ _KIND_TITLES: Final = {
 }
 
 
+def _title(problem: LoopProblem) -> str:
+    return _KIND_TITLES.get(problem.kind, problem.kind)
+
+
+def _indented(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def _failure_text(where: str, problems: list[LoopProblem], reason: str) -> str:
+    parts = [f"{where}: {reason}:"]
+    for problem in problems:
+        parts.append(f"{_title(problem)}: {problem.summary}")
+        if problem.detail:
+            parts.append(_indented(problem.detail))
+    return "\n".join(parts)
+
+
+def _warning_file(where: str) -> str:
+    # "tests/test_x.py::test_y" or "module tests/test_x.py": the file part
+    return where.split("::", 1)[0].rsplit(" ", 1)[-1] or "pytest-aioloop"
+
+
 @final
 class Reporter:
-    """Collects the problems of every loop of a run, by test or scope."""
+    """Collects the problems of every loop of a run, by test or scope.
 
-    __slots__ = ("entries", "mode")
+    By mode: ``report`` keeps them for the terminal summary; ``warn`` also
+    emits an :class:`AioloopLeakWarning` each; ``fail`` fails the test or
+    scope teardown that found them; ``ignore`` drops them. A loop that could
+    not be closed cleanly (kind ``"close"``) fails in every mode.
+    """
+
+    __slots__ = ("entries", "mode", "outside_tests")
 
     def __init__(self, mode: LeakMode) -> None:
         self.mode = mode
         self.entries: list[Entry] = []
+        #: Set when the session finishes: what closes after that is only
+        #: summarised (no test phase is running to fail or warn on).
+        self.outside_tests = False
 
     def handle(self, where: str, problems: list[LoopProblem]) -> None:
         """Record ``problems`` for ``where``; fail or warn as the mode says.
 
         Call it while the test or scope phase they belong to is running, so
-        that a failure or warning lands on it.
+        that a failure or warning lands on it. Raises ``pytest.fail.Exception``
+        (fail mode, or a loop that failed to close) and, under
+        ``-W error::pytest_aioloop.AioloopLeakWarning``, that warning.
         """
         if not problems:
             return
         mode = self.mode
+        broken = [p for p in problems if p.kind == "close"]
         if mode is LeakMode.IGNORE:
-            # "close" problems (a loop that could not be closed) are never ignored
-            problems = [p for p in problems if p.kind == "close"]
+            problems = broken
             if not problems:
                 return
         self.entries.extend(Entry(where, p) for p in problems)
-        text = "\n".join(
-            f"{_KIND_TITLES.get(p.kind, p.kind)}: {p.summary}" for p in problems
-        )
+        if self.outside_tests:
+            # Scopes torn down after an interrupted run: no test phase to fail
+            # (it would crash pytest); the summary shows them.
+            return
         if mode is LeakMode.FAIL:
-            details = "\n".join(p.detail for p in problems if p.detail)
             pytest.fail(
-                f"{where}: event loop problems (--asyncio-leaks=fail):\n{text}"
-                + (f"\n{details}" if details else ""),
+                _failure_text(
+                    where, problems, "event loop problems (--asyncio-leaks=fail)"
+                ),
                 pytrace=False,
             )
         if mode is LeakMode.WARN:
+            filename = _warning_file(where)
             for problem in problems:
-                warnings.warn(
-                    AioloopLeakWarning(
-                        f"{where}: {_KIND_TITLES.get(problem.kind, problem.kind)}: "
-                        f"{problem.summary}"
-                    ),
-                    stacklevel=2,
-                )
+                if problem.kind != "close":
+                    warnings.warn_explicit(
+                        AioloopLeakWarning(
+                            f"{where}: {_title(problem)}: {problem.summary}"
+                        ),
+                        AioloopLeakWarning,
+                        filename,
+                        0,
+                        module="pytest_aioloop",
+                    )
+        if broken:
+            pytest.fail(
+                _failure_text(where, broken, "the event loop was not closed cleanly"),
+                pytrace=False,
+            )
+
+    def collect_late(self) -> None:
+        """Take what reached a loop's exception handler after that loop closed
+        (a task collected late whose exception was never retrieved)."""
+        runner = sys.modules.get(f"{__package__}._runner")
+        if runner is None:
+            return  # no loop was ever made
+        gc.collect()  # finalise such tasks now, while they can be reported
+        late: list[tuple[str, LoopProblem]] = runner.take_late_problems()
+        if self.mode is not LeakMode.IGNORE:
+            self.entries.extend(Entry(where, problem) for where, problem in late)
 
     def summary_lines(self, verbose: bool) -> list[str]:
+        """The terminal summary: one line per problem, with its await stack or
+        traceback below it when ``verbose``."""
+        self.collect_late()
         lines: list[str] = []
         for entry in self.entries:
             problem = entry.problem
-            title = _KIND_TITLES.get(problem.kind, problem.kind)
-            lines.append(f"{entry.where}: {title}: {problem.summary}")
+            lines.append(f"{entry.where}: {_title(problem)}: {problem.summary}")
             if verbose and problem.detail:
-                lines.extend("    " + line for line in problem.detail.splitlines())
+                lines.extend(_indented(problem.detail).splitlines())
         return lines
 
 

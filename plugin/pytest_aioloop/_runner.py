@@ -6,6 +6,11 @@ test and fixture teardown that shares the loop runs inside that one task
 (as anyio does), so an async-generator fixture may hold a ``TaskGroup`` or a
 ``timeout()`` across its ``yield``. Each call runs in a ``contextvars.Context``
 of the caller's choosing while staying in the worker task (:class:`_InContext`).
+
+What goes wrong on a loop is collected as :class:`LoopProblem` objects for the
+caller to report: tasks left pending, exceptions that reach the loop's
+exception handler, a loop that fails to close. A call with a time limit is
+cancelled when it expires (:class:`TimeoutExpired` carries the await stack).
 """
 
 from __future__ import annotations
@@ -15,31 +20,66 @@ import collections
 import contextlib
 import contextvars
 import linecache
+import os
+import signal
+import threading
 import traceback
-from collections.abc import Callable, Generator
+import weakref
+from collections.abc import Callable, Generator, Iterable
+from types import FrameType
 from typing import Any, Final, final
 
 from aioloop import Backend
 
-__all__ = ["LoopProblem", "LoopRunner", "TimeoutExpired", "format_await_stack"]
+__all__ = [
+    "CANCEL_GRACE",
+    "LoopProblem",
+    "LoopRunner",
+    "LoopStopped",
+    "RunFailed",
+    "TimeoutExpired",
+    "format_await_stack",
+    "restore_interrupt_handler",
+    "take_late_problems",
+]
 
-#: How long cancelled leftovers get to finish before they are given up on.
+#: How long cancelled leftovers (and a call that swallowed its timeout's
+#: cancellation) get to finish before they are given up on.
 CANCEL_GRACE: Final = 1.0
+
+#: Tasks shown at most below one await (a gather, a TaskGroup).
+_MAX_AWAITED: Final = 8
+_ASYNCIO_DIR: Final = os.path.dirname(asyncio.__file__)
+
+
+class RunFailed(Exception):
+    """A call on the loop failed for a reason its caller should state plainly
+    (no traceback through the plugin): the message says what happened."""
 
 
 @final
-class TimeoutExpired(Exception):
+class TimeoutExpired(RunFailed):
     """A call ran past its time limit; the message carries the await stack."""
 
 
 @final
+class LoopStopped(RunFailed):
+    """The loop was stopped (``loop.stop()``) before the call finished."""
+
+
+@final
 class LoopProblem:
-    """A leaked task or an exception that reached the loop's exception handler."""
+    """A leaked task or an exception that reached the loop's exception handler.
+
+    ``kind`` is ``"leak"``, ``"exception"`` or ``"close"`` (the loop, or a
+    teardown run while closing it, failed). ``summary`` is one line;
+    ``detail`` holds the await stack or traceback.
+    """
 
     __slots__ = ("detail", "kind", "summary")
 
     def __init__(self, kind: str, summary: str, detail: str = "") -> None:
-        self.kind = kind  # "leak" | "exception" | "close"
+        self.kind = kind
         self.summary = summary
         self.detail = detail
 
@@ -47,14 +87,118 @@ class LoopProblem:
         return f"LoopProblem({self.kind!r}, {self.summary!r})"
 
 
-class _InContext:
-    """Await a coroutine step by step inside ``context``, in the awaiting task."""
+# -- problems found after a loop was closed ------------------------------------
 
-    __slots__ = ("_context", "_coro")
+_late: list[tuple[str, LoopProblem]] = []
+
+
+def take_late_problems() -> list[tuple[str, LoopProblem]]:
+    """Problems that reached a loop's exception handler after the loop closed
+    (e.g. a task whose exception was never retrieved, collected late), with
+    the label of that loop; the list is emptied."""
+    taken = _late[:]
+    _late.clear()
+    return taken
+
+
+def _late_handler(label: str) -> Callable[[Any, dict[str, Any]], None]:
+    def handle(loop: Any, context: dict[str, Any]) -> None:
+        summary, detail = _format_handler_context(context)
+        _late.append(
+            (
+                label,
+                LoopProblem("exception", f"{summary} (after the loop closed)", detail),
+            )
+        )
+
+    return handle
+
+
+# -- Ctrl-C while a call runs ----------------------------------------------------
+
+
+@final
+class _Interrupts:
+    """One SIGINT handler for the whole run (``asyncio.Runner`` installs one
+    per call, which costs more than a trivial test). While a call runs, the
+    first Ctrl-C cancels its task, so that the test's ``finally`` blocks and
+    async context managers run on the loop; the call then raises
+    ``KeyboardInterrupt``. A second Ctrl-C, or one between calls, behaves as
+    without the plugin."""
+
+    __slots__ = ("installed", "interrupted", "previous", "running")
+
+    def __init__(self) -> None:
+        self.installed = False
+        self.interrupted = False
+        self.previous: Any = None
+        self.running: LoopRunner | None = None
+
+    def install(self) -> None:
+        self.installed = True  # tried once, whatever the outcome
+        if threading.current_thread() is not threading.main_thread():
+            return
+        current = signal.getsignal(signal.SIGINT)
+        if current is not signal.default_int_handler:
+            return  # someone installed their own: leave it alone
+        signal.signal(signal.SIGINT, self._on_sigint)
+        self.previous = current
+
+    def restore(self) -> None:
+        previous = self.previous
+        self.installed = False
+        self.interrupted = False
+        self.previous = None
+        if (
+            previous is None
+            or threading.current_thread() is not threading.main_thread()
+        ):
+            return
+        if signal.getsignal(signal.SIGINT) == self._on_sigint:
+            signal.signal(signal.SIGINT, previous)
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        runner = self.running
+        worker = runner._worker if runner is not None else None
+        if runner is None or worker is None or worker.done() or self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        worker.cancel("KeyboardInterrupt")
+        # wake the loop if it is waiting in select()
+        with contextlib.suppress(RuntimeError):
+            runner._loop.call_soon_threadsafe(_nothing)
+
+
+def _nothing() -> None:
+    pass
+
+
+_interrupts: Final = _Interrupts()
+
+
+def restore_interrupt_handler() -> None:
+    """Put back the SIGINT handler that was there before the first loop ran
+    (call at the end of the run)."""
+    _interrupts.restore()
+
+
+# -- running one call in the worker task -----------------------------------------
+
+
+class _InContext:
+    """Await a coroutine step by step inside ``context``, in the awaiting task.
+
+    With ``abandon`` set, the next exception delivered to it (the second
+    cancellation of an expired call) closes the coroutine instead of passing
+    the exception in, so a call that keeps swallowing cancellations ends.
+    """
+
+    __slots__ = ("_context", "_coro", "abandon")
 
     def __init__(self, coro: Any, context: contextvars.Context) -> None:
         self._coro = coro
         self._context = context
+        self.abandon = False
 
     def __await__(self) -> Generator[Any, Any, Any]:
         coro = self._coro
@@ -76,8 +220,20 @@ class _InContext:
             try:
                 value = yield yielded
             except BaseException as exc:  # delivered into the coroutine
+                if self.abandon:
+                    run(_force_close, coro)
+                    raise
                 error = exc
                 value = None
+
+
+def _force_close(coro: Any) -> None:
+    # GeneratorExit at the await point: a coroutine that only catches
+    # CancelledError ends here. One that catches everything and awaits again
+    # is dropped as it is. ``throw`` rather than ``close`` because on 3.11
+    # closing an async generator's ``asend`` does not reach the generator.
+    with contextlib.suppress(BaseException):
+        coro.throw(GeneratorExit)
 
 
 @final
@@ -112,9 +268,74 @@ class _Job:
         self.error: BaseException | None = None
 
 
-def _frames_awaited(root: Any) -> list[tuple[Any, int]]:
-    """The (frame, line) chain that ``root`` is suspended in, outermost first."""
-    chain: list[tuple[Any, int]] = []
+@final
+class _Deadline:
+    """The time limit of one call: cancel at expiry, give up after the grace."""
+
+    __slots__ = ("awaitable", "cancels", "expired", "handle", "job", "stack", "task")
+
+    def __init__(
+        self,
+        job: _Job,
+        awaitable: _InContext,
+        task: asyncio.Task[Any],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.job = job
+        self.awaitable = awaitable
+        self.task = task
+        self.cancels = 0
+        self.expired = False
+        self.stack = ""
+        assert job.timeout is not None
+        self.handle: asyncio.TimerHandle = loop.call_later(job.timeout, self._expire)
+
+    def _cancel(self) -> None:
+        self.cancels += 1
+        self.task.cancel(f"{self.job.label} timed out after {self.job.timeout:g} s")
+
+    def _expire(self) -> None:
+        self.expired = True
+        job = self.job
+        self.stack = format_await_stack(
+            job.root if job.root is not None else job.coro,
+            waiting_on=getattr(self.task, "_fut_waiter", None),
+        )
+        self._cancel()
+        self.handle = self.task.get_loop().call_later(CANCEL_GRACE, self._give_up)
+
+    def _give_up(self) -> None:
+        # It caught the cancellation and went on: close it instead.
+        self.awaitable.abandon = True
+        self._cancel()
+
+    def finish(self) -> None:
+        self.handle.cancel()
+        # Undo our cancellations: a later asyncio.timeout() in this task must
+        # see only its own (Task.uncancel bookkeeping).
+        for _ in range(self.cancels):
+            self.task.uncancel()
+
+    def error(self) -> TimeoutExpired:
+        job = self.job
+        note = ""
+        if self.cancels > 1:
+            note = (
+                f" and it caught the cancellation and went on; it was closed "
+                f"{CANCEL_GRACE:g} s later"
+            )
+        return TimeoutExpired(
+            f"{job.label} timed out after {job.timeout:g} s{note}. "
+            f"At the timeout it was awaiting:\n{self.stack}"
+        )
+
+
+# -- describing what a task or coroutine is waiting for --------------------------
+
+
+def _frames_awaited(root: Any) -> list[FrameType]:
+    """The frames of the await chain ``root`` is suspended in, outermost first."""
+    chain: list[FrameType] = []
     seen: set[int] = set()
     current = root
     while current is not None and id(current) not in seen:
@@ -128,7 +349,7 @@ def _frames_awaited(root: Any) -> list[tuple[Any, int]]:
             or getattr(current, "gi_frame", None)
         )
         if frame is not None:
-            chain.append((frame, frame.f_lineno))
+            chain.append(frame)
         current = (
             getattr(current, "cr_await", None)
             or getattr(current, "ag_await", None)
@@ -137,24 +358,119 @@ def _frames_awaited(root: Any) -> list[tuple[Any, int]]:
     return chain
 
 
-def format_await_stack(root: Any) -> str:
-    """Format the await chain that ``root`` (coroutine, generator, task) sits in."""
-    lines = []
-    for frame, lineno in _frames_awaited(root):
+def _task_name(task: asyncio.Task[Any]) -> str:
+    return task.get_name()
+
+
+def _tasks_in(frame: FrameType) -> list[asyncio.Future[Any]]:
+    """Tasks an asyncio frame (``wait``, ``wait_for``, a ``TaskGroup``'s exit)
+    is waiting for, read from its local variables."""
+    if not frame.f_code.co_filename.startswith(_ASYNCIO_DIR):
+        return []
+    found: list[asyncio.Future[Any]] = []
+    for value in frame.f_locals.values():
+        if isinstance(value, asyncio.TaskGroup):
+            value = getattr(value, "_tasks", ())
+        if isinstance(value, asyncio.Task):
+            found.append(value)
+        elif isinstance(value, list | tuple):
+            found.extend(v for v in value if isinstance(v, asyncio.Task))
+        elif isinstance(value, set | frozenset):
+            tasks: list[asyncio.Task[Any]] = [
+                v for v in value if isinstance(v, asyncio.Task)
+            ]
+            tasks.sort(key=_task_name)
+            found.extend(tasks)
+    return found
+
+
+def _awaited_tasks(future: Any) -> list[asyncio.Future[Any]]:
+    if isinstance(future, asyncio.Task):
+        return [future]
+    children = getattr(future, "_children", None)  # asyncio.gather
+    if isinstance(children, list):
+        return [c for c in children if isinstance(c, asyncio.Future)]
+    return []
+
+
+def _stack_lines(
+    root: Any, waiting_on: Any, depth: int, seen: set[int], lines: list[str]
+) -> None:
+    frames = _frames_awaited(root)
+    for frame in frames:
         code = frame.f_code
+        lineno = frame.f_lineno
         lines.append(f'  File "{code.co_filename}", line {lineno}, in {code.co_name}')
         source = linecache.getline(code.co_filename, lineno).strip()
         if source:
             lines.append(f"    {source}")
+    awaited = _awaited_tasks(waiting_on)
+    if not awaited and frames:
+        awaited = _tasks_in(frames[-1])
+    pending = [t for t in awaited if not t.done() and id(t) not in seen]
+    if depth >= 4:
+        if pending:
+            lines.append(f"  ... and {len(pending)} more awaited task(s)")
+        return
+    for task in pending[:_MAX_AWAITED]:
+        seen.add(id(task))
+        if isinstance(task, asyncio.Task):
+            coro = task.get_coro()
+            name = getattr(coro, "__qualname__", type(coro).__name__)
+            lines.append(f"  -- which awaits task {task.get_name()!r} ({name}):")
+            _stack_lines(
+                task, getattr(task, "_fut_waiter", None), depth + 1, seen, lines
+            )
+        else:
+            lines.append(f"  -- which awaits {task!r}")
+    if len(pending) > _MAX_AWAITED:
+        lines.append(f"  ... and {len(pending) - _MAX_AWAITED} more awaited task(s)")
+
+
+def format_await_stack(root: Any, *, waiting_on: Any = None) -> str:
+    """Format the await chain that ``root`` (coroutine, generator, task) sits in,
+    innermost last, following into the tasks it awaits.
+
+    ``waiting_on`` is the future the chain is blocked on, when it is known
+    (the ``_fut_waiter`` of the task running ``root``); a task there, or the
+    children of a ``gather``, are followed.
+    """
+    if isinstance(root, asyncio.Task) and waiting_on is None:
+        waiting_on = getattr(root, "_fut_waiter", None)
+    lines: list[str] = []
+    _stack_lines(root, waiting_on, 0, {id(root)}, lines)
     return "\n".join(lines) if lines else "  (no await stack: it was not suspended)"
 
 
-def _describe_task(task: asyncio.Task[Any]) -> tuple[str, str]:
+def _where_defined(coro: Any) -> str:
+    code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+    if code is None:
+        return ""
+    return f" ({os.path.basename(code.co_filename)}:{code.co_firstlineno})"
+
+
+def _created_at(source: Iterable[Any]) -> str:
+    """The innermost frame of a task's creation traceback outside asyncio."""
+    frames = [f for f in source if not str(f[0]).startswith(_ASYNCIO_DIR)]
+    if not frames:
+        return ""
+    filename, lineno, name = frames[-1][0], frames[-1][1], frames[-1][2]
+    return f", created at {os.path.basename(filename)}:{lineno} in {name}"
+
+
+def _describe_task(task: asyncio.Task[Any], started_by: str | None) -> tuple[str, str]:
     coro = task.get_coro()
     qualname = getattr(coro, "__qualname__", type(coro).__name__)
-    summary = f"task {task.get_name()!r} running {qualname}"
-    detail = ["awaiting:", format_await_stack(task)]
     source = getattr(task, "_source_traceback", None)
+    summary = (
+        f"task {task.get_name()!r} running {qualname}{_where_defined(coro)} "
+        f"was still pending"
+    )
+    if source:
+        summary += _created_at(source)
+    if started_by is not None:
+        summary += f" (started by test {started_by})"
+    detail = ["awaiting:", format_await_stack(task)]
     if source:
         detail.append("created at (asyncio debug mode):")
         detail.append("".join(traceback.format_list(source)).rstrip())
@@ -165,18 +481,20 @@ def _format_handler_context(context: dict[str, Any]) -> tuple[str, str]:
     message = str(context.get("message") or "unhandled exception in event loop")
     exception = context.get("exception")
     detail_parts: list[str] = []
-    for key in ("task", "future", "handle", "transport", "protocol"):
+    for key in ("task", "future", "handle", "transport", "protocol", "socket"):
         if key in context:
             detail_parts.append(f"{key}: {context[key]!r}")
+    for key, title in (
+        ("source_traceback", "created at"),
+        ("handle_traceback", "scheduled at"),
+    ):
+        frames = context.get(key)
+        if frames:
+            detail_parts.append(f"{title} (asyncio debug mode):")
+            detail_parts.append("".join(traceback.format_list(frames)).rstrip())
     if isinstance(exception, BaseException):
         summary = f"{message}: {type(exception).__name__}: {exception}"
-        detail_parts.append(
-            "".join(
-                traceback.format_exception(
-                    type(exception), exception, exception.__traceback__
-                )
-            ).rstrip()
-        )
+        detail_parts.append("".join(traceback.format_exception(exception)).rstrip())
     else:
         summary = message
     return summary, "\n".join(detail_parts)
@@ -192,12 +510,21 @@ def _nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
     return asyncgens is not None and not asyncgens and executor is None
 
 
+def _close_failed(what: str, exc: BaseException) -> LoopProblem:
+    return LoopProblem(
+        "close",
+        f"{what} failed: {type(exc).__name__}: {exc}",
+        "".join(traceback.format_exception(exc)).rstrip(),
+    )
+
+
 @final
 class LoopRunner:
     """An event loop for one scope and one backend, and the task that serves it."""
 
     __slots__ = (
         "_abandoned",
+        "_busy",
         "_closed",
         "_closing",
         "_holds",
@@ -205,6 +532,7 @@ class LoopRunner:
         "_loop",
         "_on_close",
         "_runner",
+        "_started_by",
         "_wake",
         "_worker",
         "backend",
@@ -214,6 +542,8 @@ class LoopRunner:
 
     def __init__(self, backend: Backend, *, debug: bool, label: str) -> None:
         self.backend = backend
+        #: The scope's node id ("module tests/test_x.py"); a function loop's
+        #: label is its test's node id.
         self.label = label
         self.problems: list[LoopProblem] = []
         self._runner = asyncio.Runner(debug=debug, loop_factory=backend.new_event_loop)
@@ -225,10 +555,18 @@ class LoopRunner:
         self._closing = False
         self._closed = False
         self._abandoned = False
+        self._busy = False
+        # Tasks a test started on a shared loop and left pending, for the
+        # report when the scope ends: task -> the test's label.
+        self._started_by: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = (
+            weakref.WeakKeyDictionary()
+        )
         # The worker task is made by the first run() and ends when it is idle
         # and no async-generator fixture is suspended in it (see hold()).
         self._worker: asyncio.Task[None] | None = None
         self._holds = 0
+        if not _interrupts.installed:
+            _interrupts.install()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -279,69 +617,33 @@ class LoopRunner:
             job = jobs.popleft()
             if job is None:
                 return
+            self._busy = True
             try:
                 job.result = await self._run_job(job)
             except BaseException as exc:  # handed to the caller, whatever it is
                 job.error = exc
             finally:
+                self._busy = False
                 job.done.set_result(None)
 
     async def _run_job(self, job: _Job) -> Any:
         awaitable = _InContext(job.coro, job.context)
         if job.timeout is None:
             return await awaitable
-        task = asyncio.current_task()
-        assert task is not None
-        loop = self._loop
-        state: dict[str, Any] = {"expired": False, "cancels": 0, "stack": ""}
-
-        def cancel() -> None:
-            state["cancels"] += 1
-            task.cancel(f"{job.label} timed out after {job.timeout} s")
-
-        def expire() -> None:
-            state["expired"] = True
-            state["stack"] = format_await_stack(
-                job.root if job.root is not None else job.coro
-            )
-            cancel()
-            state["handle"] = loop.call_later(CANCEL_GRACE, give_up)
-
-        def give_up() -> None:
-            # It swallowed the cancellation: close the coroutine outright.
-            state["abandon"] = True
-            cancel()
-
-        handle = loop.call_later(job.timeout, expire)
+        worker = self._worker
+        assert worker is not None
+        deadline = _Deadline(job, awaitable, worker, self._loop)
         try:
             result = await awaitable
         except BaseException as exc:
-            if not state["expired"]:
+            if not deadline.expired:
                 raise
-            raise self._timeout_error(job, state, swallowed=False) from exc
+            raise deadline.error() from exc
         finally:
-            handle.cancel()
-            if "handle" in state:
-                state["handle"].cancel()
-            for _ in range(state["cancels"]):
-                task.uncancel()
-        if state["expired"]:
-            raise self._timeout_error(job, state, swallowed=True)
+            deadline.finish()
+        if deadline.expired:
+            raise deadline.error()  # it swallowed the cancellation and returned
         return result
-
-    @staticmethod
-    def _timeout_error(
-        job: _Job, state: dict[str, Any], *, swallowed: bool
-    ) -> TimeoutExpired:
-        note = (
-            " (it caught the cancellation and went on; it was stopped anyway)"
-            if swallowed
-            else ""
-        )
-        return TimeoutExpired(
-            f"{job.label} timed out after {job.timeout:g} s{note}; "
-            f"it was awaiting:\n{state['stack']}"
-        )
 
     def run(
         self,
@@ -352,7 +654,12 @@ class LoopRunner:
         root: Any = None,
         label: str = "test",
     ) -> Any:
-        """Run ``coro`` to completion in the worker task and return its result."""
+        """Run ``coro`` to completion in the worker task and return its result.
+
+        Raises what the coroutine raised; :class:`TimeoutExpired` when
+        ``timeout`` expires; :class:`LoopStopped` when the loop is stopped
+        under it; ``KeyboardInterrupt`` after a Ctrl-C cancelled it.
+        """
         __tracebackhide__ = True
         if self._closed:
             if hasattr(coro, "close"):
@@ -373,11 +680,17 @@ class LoopRunner:
             # a test that stopped the loop): serve from a new one.
             self._wake = None
             self._worker = loop.create_task(self._serve(), name="aioloop-worker")
+        # A test on a shared loop: note the tasks it leaves pending, so that a
+        # leak found when the scope ends names the test that started it.
+        shared_test = label.startswith("test ") and label[5:] != self.label
+        before = asyncio.all_tasks(loop) if shared_test else None
         job = _Job(coro, context, timeout, root, label, loop.create_future())
         self._jobs.append(job)
         wake = self._wake
         if wake is not None and not wake.done():
             wake.set_result(None)
+        interrupts = _interrupts
+        interrupts.running = self
         try:
             loop.run_until_complete(job.done)
         except RuntimeError as exc:
@@ -386,16 +699,30 @@ class LoopRunner:
                 if self._worker is not None:
                     self._worker.cancel()
                 self._abandoned = True
-                raise RuntimeError(
+                raise LoopStopped(
                     f"{job.label} stopped the event loop before it finished "
                     f"({exc}); tests must not stop or close the loop they run on"
-                ) from exc
+                ) from None
             raise
+        finally:
+            interrupts.running = None
+        if interrupts.interrupted:
+            interrupts.interrupted = False
+            if self._worker is not None:
+                self._worker.uncancel()
+            raise KeyboardInterrupt
+        if before is not None:
+            self._note_started(before, label[5:])
         if job.error is not None:
             error = job.error
             job.error = None
             raise error
         return job.result
+
+    def _note_started(self, before: set[asyncio.Task[Any]], test: str) -> None:
+        for task in asyncio.all_tasks(self._loop) - before:
+            if task is not self._worker:
+                self._started_by[task] = test
 
     # -- closing ---------------------------------------------------------------
 
@@ -405,7 +732,8 @@ class LoopRunner:
         Fixture finalisers registered with :meth:`on_close` run first; then
         tasks still pending are cancelled (waiting at most ``CANCEL_GRACE``)
         and reported, async generators and the default executor are shut down,
-        and the loop is closed. Never raises for problems; they are returned.
+        and the loop is closed. Never raises for problems; they are returned
+        (a ``KeyboardInterrupt`` in a finaliser is raised after closing).
         """
         if self._closed:
             return []
@@ -418,14 +746,7 @@ class LoopRunner:
             except BaseException as exc:  # reported; closing goes on
                 if isinstance(exc, KeyboardInterrupt):
                     errors.append(exc)
-                problems.append(
-                    LoopProblem(
-                        "close",
-                        f"teardown before closing the loop failed: "
-                        f"{type(exc).__name__}: {exc}",
-                        "".join(traceback.format_exception(exc)).rstrip(),
-                    )
-                )
+                problems.append(_close_failed("teardown before closing the loop", exc))
         self._closed = True
         self._closing = True
         loop = self._loop
@@ -433,11 +754,13 @@ class LoopRunner:
             if not loop.is_closed():
                 self._finish_tasks(loop, problems)
         except BaseException as exc:
-            problems.append(
-                LoopProblem(
-                    "close", f"closing the loop failed: {type(exc).__name__}: {exc}"
-                )
-            )
+            if isinstance(exc, KeyboardInterrupt):
+                errors.append(exc)
+            problems.append(_close_failed(f"closing the {self.label} event loop", exc))
+            # whatever failed, do not leave the loop open
+            if not loop.is_closed() and not loop.is_running():
+                with contextlib.suppress(BaseException):
+                    loop.close()
         finally:
             self._drop()
         if errors:
@@ -450,15 +773,19 @@ class LoopRunner:
         worker = self._worker
         wake = self._wake
         if worker is not None and not worker.done():
+            if self._busy:
+                # interrupted in the middle of a call (KeyboardInterrupt)
+                worker.cancel()
             self._jobs.append(None)
             if wake is not None and not wake.done():
                 wake.set_result(None)
         else:
             worker = None
         leftovers = [t for t in asyncio.all_tasks(loop) if t is not worker]
+        started_by = self._started_by
         for task in leftovers:
-            summary, detail = _describe_task(task)
-            problems.append(LoopProblem("leak", f"{summary} was still pending", detail))
+            summary, detail = _describe_task(task, started_by.get(task))
+            problems.append(LoopProblem("leak", summary, detail))
             task.cancel()
         waiting: set[asyncio.Task[Any]] = set(leftovers)
         if worker is not None:
@@ -484,13 +811,26 @@ class LoopRunner:
             if not worker.done():
                 stubborn.append(worker)
         for task in stubborn:
-            problems.append(
-                LoopProblem(
-                    "leak",
-                    f"task {task.get_name()!r} ignored cancellation for "
-                    f"{CANCEL_GRACE:g} s and was abandoned",
+            for problem in problems:
+                if problem.kind == "leak" and problem.summary.startswith(
+                    f"task {task.get_name()!r} "
+                ):
+                    problem.summary += (
+                        f"; it ignored cancellation for {CANCEL_GRACE:g} s "
+                        f"and was abandoned"
+                    )
+                    break
+            else:
+                problems.append(
+                    LoopProblem(
+                        "leak",
+                        f"task {task.get_name()!r} ignored cancellation for "
+                        f"{CANCEL_GRACE:g} s and was abandoned",
+                    )
                 )
-            )
+            # reported already; no "Task was destroyed but it is pending!" later
+            with contextlib.suppress(AttributeError):
+                task._log_destroy_pending = False  # type: ignore[attr-defined]
         if stubborn:
             # Runner.close() would wait for these forever: close by hand.
             try:
@@ -508,7 +848,11 @@ class LoopRunner:
 
     def _drop(self) -> None:
         # A closed loop kept alive keeps its tasks alive; and asyncio.all_tasks()
-        # on 3.11 walks every live task. Drop every reference.
+        # on 3.11 walks every live task. Drop every reference. What reaches the
+        # loop's exception handler from now on is reported late, not lost.
         self._jobs.clear()
         self._wake = None
         self._on_close.clear()
+        self._started_by.clear()
+        with contextlib.suppress(Exception):
+            self._loop.set_exception_handler(_late_handler(self.label))

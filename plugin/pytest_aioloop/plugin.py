@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import inspect
+import sys
 import unittest
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -175,6 +176,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
     if state is not None:
         state.scopes.close_all()
+    # The SIGINT handler the first loop of the run installed goes away with it.
+    runner_module = sys.modules.get(f"{__package__}._runner")
+    if runner_module is not None:
+        runner_module.restore_interrupt_handler()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Scopes still open now (an interrupted run) are closed outside any test:
+    # their problems can only be summarised.
+    state = session.config.stash.get(_STATE, None)
+    if state is not None:
+        state.reporter.outside_tests = True
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
