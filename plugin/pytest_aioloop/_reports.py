@@ -27,6 +27,11 @@ class AioloopLeakWarning(pytest.PytestWarning):
     """
 
 
+# Its public name: what ``-W error::pytest_aioloop.AioloopLeakWarning`` and
+# warning reports show.
+AioloopLeakWarning.__module__ = "pytest_aioloop"
+
+
 @final
 @dataclass(frozen=True, slots=True)
 class Entry:

@@ -97,9 +97,7 @@ class LoopScopes:
         if runner is not None:
             # A test closed this loop: report it on that scope, serve a new one.
             self.close(node, backend)
-        where = node.nodeid or "session"
-        kind = type(node).__name__.lower()
-        label = f"{where}" if isinstance(node, pytest.Item) else f"{kind} {where}"
+        label = _where(node)
         from ._runner import LoopRunner  # asyncio, only once a loop is needed
 
         try:
@@ -175,16 +173,21 @@ class LoopScopes:
             newest = next(reversed(self._runners.values()), None)
             self._current = newest.loop if newest is not None else None
             _set_event_loop(self._current)
-        where = node.nodeid or "session"
-        if not isinstance(node, pytest.Item):
-            where = f"{type(node).__name__.lower()} {where}"
-        self.reporter.handle(where, problems)
+        self.reporter.handle(_where(node), problems)
 
     def close_all(self) -> None:
         for node, backend in list(reversed(self._runners)):
             # a failure is reported already; the rest still close
             with contextlib.suppress(Exception):
                 self.close(node, backend)
+
+
+def _where(node: ScopeNode) -> str:
+    """A scope in reports: a test's node id, "module tests/test_x.py", "session"."""
+    if isinstance(node, pytest.Item):
+        return node.nodeid
+    kind = type(node).__name__.lower()
+    return f"{kind} {node.nodeid}" if node.nodeid else kind
 
 
 def _closed_message(nodeid: str, label: str) -> str:

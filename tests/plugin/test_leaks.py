@@ -1,0 +1,449 @@
+"""Leaked tasks and lost exceptions: cancelled, attributed, reported by mode.
+
+``--asyncio-leaks`` / ini ``asyncio_leaks``: ``report`` (default, a terminal
+summary section), ``warn`` (``AioloopLeakWarning``), ``fail``, ``ignore``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+Ini = Callable[..., None]
+
+SECTION = "*= aioloop: leaked tasks and lost exceptions =*"
+
+LEAKY = """
+import asyncio
+from pathlib import Path
+
+import pytest
+
+
+async def forever(name):
+    try:
+        await asyncio.sleep(30)
+    finally:
+        Path(name + ".cancelled").touch()
+
+
+@pytest.mark.asyncio
+async def test_leaks():
+    asyncio.create_task(forever("leaky"), name="leaky")
+    await asyncio.sleep(0)
+
+
+@pytest.mark.asyncio
+async def test_clean():
+    await asyncio.sleep(0)
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
+def test_leaked_task_is_cancelled_and_summarised_by_default(
+    pytester: pytest.Pytester, strict_ini: Ini, backend: str
+) -> None:
+    pytester.makepyfile(test_it=LEAKY)
+    result = pytester.runpytest(f"--asyncio-backend={backend}")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            SECTION,
+            "test_it.py::test_leaks: leaked task: task 'leaky' running forever "
+            "(test_it.py:*) was still pending",
+            "(-v shows where each task was; --asyncio-leaks=fail makes them failures)",
+        ]
+    )
+    assert "test_clean" not in result.stdout.str().split("leaked tasks and lost")[1]
+    assert (pytester.path / "leaky.cancelled").exists()
+
+
+def test_verbose_summary_shows_what_the_task_was_awaiting(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(test_it=LEAKY)
+    result = pytester.runpytest("-v")
+    result.stdout.fnmatch_lines(
+        [
+            "test_it.py::test_leaks: leaked task: task 'leaky' *",
+            "    awaiting:",
+            '      File "*test_it.py", line *, in forever',
+            "        await asyncio.sleep(30)",
+        ]
+    )
+
+
+def test_debug_mode_says_where_the_task_was_created(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(test_it=LEAKY)
+    result = pytester.runpytest("--asyncio-debug", "-v")
+    result.stdout.fnmatch_lines(
+        [
+            "test_it.py::test_leaks: leaked task: task 'leaky' running forever "
+            "(test_it.py:*) was still pending, created at test_it.py:* in test_leaks",
+            "*created at (asyncio debug mode):",
+            "*test_it.py*, in test_leaks",
+            '*asyncio.create_task(forever("leaky"), name="leaky")',
+        ]
+    )
+
+
+def test_fail_mode_fails_the_test_that_leaked(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        test_it=LEAKY
+        + """
+
+import pytest_aioloop
+
+
+@pytest_aioloop.fixture
+async def resource():
+    yield 1
+
+
+@pytest.mark.asyncio
+async def test_leaks_with_a_fixture(resource):
+    asyncio.create_task(forever("with-fixture"), name="with-fixture")
+    await asyncio.sleep(0)
+
+
+@pytest.mark.asyncio
+async def test_fails_and_leaks():
+    asyncio.create_task(forever("failing"), name="failing")
+    assert False, "its own failure"
+"""
+    )
+    result = pytester.runpytest("--asyncio-leaks=fail")
+    # no fixture: the loop closes right after the call, the call fails; with
+    # a fixture it closes in teardown, an error of the same test
+    result.assert_outcomes(passed=2, failed=2, errors=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "FAILED test_it.py::test_leaks - Failed: *",
+            "ERROR test_it.py::test_leaks_with_a_fixture - Failed: *",
+            "FAILED test_it.py::test_fails_and_leaks - AssertionError: its own*",
+            "ERROR test_it.py::test_fails_and_leaks - Failed: *",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "test_it.py::test_leaks: event loop problems (--asyncio-leaks=fail):",
+            "leaked task: task 'leaky' running forever (test_it.py:*) was still*",
+            "    awaiting:",
+        ]
+    )
+    for name in ("leaky", "with-fixture", "failing"):
+        assert (pytester.path / f"{name}.cancelled").exists()
+
+
+def test_ini_asyncio_leaks_sets_the_mode(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    strict_ini(asyncio_leaks="fail")
+    pytester.makepyfile(test_it=LEAKY)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result = pytester.runpytest("--asyncio-leaks=report")
+    result.assert_outcomes(passed=2)
+
+
+def test_leak_on_a_module_loop_is_reported_with_the_test_that_started_it(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+
+        import pytest
+
+        pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+        async def forever():
+            await asyncio.sleep(30)
+
+
+        async def test_starts_a_task():
+            asyncio.create_task(forever(), name="left-running")
+
+
+        async def test_later():
+            await asyncio.sleep(0)
+
+
+        async def test_last():
+            await asyncio.sleep(0)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            SECTION,
+            "module test_it.py: leaked task: task 'left-running' running forever "
+            "(test_it.py:*) was still pending (started by test "
+            "test_it.py::test_starts_a_task)",
+        ]
+    )
+
+
+def test_tasks_a_session_fixture_owns_are_not_leaks_of_the_last_test(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makeconftest(
+        """
+        import asyncio
+
+        import pytest_aioloop
+
+
+        async def serve():
+            await asyncio.sleep(30)
+
+
+        @pytest_aioloop.fixture(scope="session", loop_scope="session")
+        async def server():
+            task = asyncio.create_task(serve(), name="owned-server")
+            yield task
+            task.cancel()
+
+
+        @pytest_aioloop.fixture(scope="session", loop_scope="session")
+        async def forgotten():
+            asyncio.create_task(serve(), name="forgotten-by-fixture")
+            yield
+        """
+    )
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+
+        pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+        async def test_one(server):
+            assert not server.done()
+
+
+        async def test_two(server, forgotten):
+            assert not server.done()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    output = result.stdout.str()
+    assert "owned-server" not in output
+    # the fixture's own forgotten task belongs to the session scope, no test
+    result.stdout.fnmatch_lines(
+        [
+            "session: leaked task: task 'forgotten-by-fixture' running serve "
+            "(conftest.py:*) was still pending",
+        ]
+    )
+    assert "started by" not in output
+
+    result = pytester.runpytest("--asyncio-leaks=fail", "-k", "test_one")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_task_that_refuses_to_be_cancelled_cannot_hang_the_run(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+
+        import pytest
+
+
+        async def stubborn():
+            while True:
+                try:
+                    await asyncio.sleep(30)
+                except asyncio.CancelledError:
+                    pass
+
+
+        @pytest.mark.asyncio
+        async def test_function_loop():
+            asyncio.create_task(stubborn(), name="stubborn-function")
+            await asyncio.sleep(0)
+
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_module_loop():
+            asyncio.create_task(stubborn(), name="stubborn-module")
+            await asyncio.sleep(0)
+
+
+        @pytest.mark.asyncio
+        async def test_after():
+            pass
+        """
+    )
+    started = time.monotonic()
+    result = pytester.runpytest()
+    assert time.monotonic() - started < 10
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_it.py::test_function_loop: leaked task: task 'stubborn-function' "
+            "running stubborn (test_it.py:*) was still pending; it ignored "
+            "cancellation for 1 s and was abandoned",
+            "module test_it.py: leaked task: task 'stubborn-module' *; it ignored "
+            "cancellation for 1 s and was abandoned",
+        ]
+    )
+    # reported once, and not again as "Task was destroyed but it is pending!"
+    assert "destroyed" not in result.stdout.str()
+
+
+def test_warn_mode_emits_aioloop_leak_warning(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(test_it=LEAKY)
+    result = pytester.runpytest_subprocess("--asyncio-leaks=warn")
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= warnings summary =*",
+            "test_it.py::test_leaks",
+            "*AioloopLeakWarning: test_it.py::test_leaks: leaked task: task 'leaky'*",
+        ]
+    )
+    result = pytester.runpytest_subprocess(
+        "--asyncio-leaks=warn", "-W", "error::pytest_aioloop.AioloopLeakWarning"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["FAILED test_it.py::test_leaks - pytest_aioloop.AioloopLeakWarning: *"]
+    )
+
+
+def test_ignore_mode_shows_nothing(pytester: pytest.Pytester, strict_ini: Ini) -> None:
+    pytester.makepyfile(test_it=LEAKY)
+    result = pytester.runpytest("--asyncio-leaks=ignore")
+    result.assert_outcomes(passed=2)
+    assert "leaked" not in result.stdout.str()
+    assert (pytester.path / "leaky.cancelled").exists()
+
+
+LOST = """
+import asyncio
+import gc
+
+import pytest
+
+
+async def explode():
+    raise ValueError("nobody awaited me")
+
+
+@pytest.mark.asyncio
+async def test_never_retrieved():
+    task = asyncio.create_task(explode())
+    await asyncio.sleep(0.01)
+    del task
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_callback_raises():
+    def callback():
+        raise KeyError("raised in a callback")
+
+    asyncio.get_running_loop().call_soon(callback)
+    await asyncio.sleep(0.01)
+
+
+@pytest.mark.asyncio
+async def test_clean():
+    await asyncio.sleep(0)
+"""
+
+
+def test_lost_exceptions_are_attributed_to_the_test_with_their_traceback(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(test_it=LOST)
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            SECTION,
+            "test_it.py::test_never_retrieved: lost exception: Task exception was "
+            "never retrieved: ValueError: nobody awaited me",
+            "*Traceback (most recent call last):",
+            '*File "*test_it.py", line *, in explode',
+            "*ValueError: nobody awaited me",
+            "test_it.py::test_callback_raises: lost exception: Exception in callback "
+            "*: KeyError: 'raised in a callback'",
+            "*Traceback (most recent call last):",
+            "*KeyError: 'raised in a callback'",
+        ]
+    )
+    assert "test_it.py::test_clean:" not in result.stdout.str()
+
+
+def test_lost_exceptions_fail_their_test_in_fail_mode(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(test_it=LOST)
+    result = pytester.runpytest("--asyncio-leaks=fail")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "FAILED test_it.py::test_never_retrieved - Failed: *",
+            "FAILED test_it.py::test_callback_raises - Failed: *",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "test_it.py::test_never_retrieved: event loop problems "
+            "(--asyncio-leaks=fail):",
+            "lost exception: Task exception was never retrieved: ValueError: "
+            "nobody awaited me",
+        ]
+    )
+
+
+def test_exception_found_after_the_loop_closed_is_still_reported(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+
+        import pytest
+
+
+        async def explode():
+            raise RuntimeError("collected late")
+
+
+        class Holder:
+            pass
+
+
+        @pytest.mark.asyncio
+        async def test_task_in_a_reference_cycle():
+            holder = Holder()
+            holder.itself = holder
+            holder.task = asyncio.create_task(explode())
+            await asyncio.sleep(0.01)
+        """
+    )
+    result = pytester.runpytest("-p", "no:unraisableexception")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            SECTION,
+            "test_it.py::test_task_in_a_reference_cycle: lost exception: Task "
+            "exception was never retrieved: RuntimeError: collected late*",
+        ]
+    )
