@@ -1,0 +1,275 @@
+"""Bad input gets a clear answer: what is wrong, the value, the valid values.
+
+Invalid options stop the run with a usage error before any test runs; a
+misused marker fails only the test that carries it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+Ini = Callable[..., None]
+
+ONE_TEST = """
+import pytest
+
+
+@pytest.mark.asyncio
+async def test_a():
+    pass
+"""
+
+SCOPES = "function, class, module, package, session"
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        (
+            ["--asyncio-mode=sometimes"],
+            {},
+            "ERROR: 'sometimes' is not a valid value for --asyncio-mode; "
+            "valid values: strict, auto.",
+        ),
+        (
+            [],
+            {"asyncio_mode": "sometimes"},
+            "ERROR: 'sometimes' is not a valid value for asyncio_mode; "
+            "valid values: strict, auto.",
+        ),
+        (
+            [],
+            {"asyncio_default_fixture_loop_scope": "galaxy"},
+            "ERROR: 'galaxy' is not a valid asyncio_default_fixture_loop_scope; "
+            f"valid values: {SCOPES}, fixture-scope.",
+        ),
+        (
+            [],
+            {"asyncio_default_test_loop_scope": "galaxy"},
+            "ERROR: 'galaxy' is not a valid asyncio_default_test_loop_scope; "
+            f"valid values: {SCOPES}.",
+        ),
+        (
+            [],
+            {"asyncio_timeout": "soon"},
+            "ERROR: asyncio_timeout must be a positive number of seconds, got 'soon'.",
+        ),
+        (
+            [],
+            {"asyncio_timeout": "-2"},
+            "ERROR: asyncio_timeout must be a positive number of seconds, got '-2'.",
+        ),
+        (
+            ["--asyncio-timeout=0"],
+            {},
+            "ERROR: --asyncio-timeout must be a positive number of seconds, got '0'.",
+        ),
+        (
+            ["--asyncio-timeout=inf"],
+            {},
+            "ERROR: --asyncio-timeout must be a positive number of seconds, got 'inf'.",
+        ),
+        (
+            [],
+            {"asyncio_leaks": "shout"},
+            "ERROR: 'shout' is not a valid value for asyncio_leaks; "
+            "valid values: report, warn, fail, ignore.",
+        ),
+        (
+            ["--asyncio-leaks=shout"],
+            {},
+            "ERROR: 'shout' is not a valid value for --asyncio-leaks; "
+            "valid values: report, warn, fail, ignore.",
+        ),
+        (
+            ["--asyncio-backend=nosuchloop"],
+            {},
+            "ERROR: --asyncio-backend: unknown event loop backend 'nosuchloop'; "
+            "installed backends: asyncio, uvloop*",
+        ),
+        (
+            [],
+            {"asyncio_backend": "nosuchloop"},
+            "ERROR: ini asyncio_backend: unknown event loop backend 'nosuchloop'; "
+            "installed backends: asyncio, uvloop*",
+        ),
+        (
+            ["--asyncio-backend=,"],
+            {},
+            "ERROR: --asyncio-backend needs at least one backend name.",
+        ),
+    ],
+)
+def test_invalid_option_is_a_usage_error_naming_it_and_the_valid_values(
+    pytester: pytest.Pytester,
+    strict_ini: Ini,
+    args: list[str],
+    ini: dict[str, str],
+    message: str,
+) -> None:
+    strict_ini(**ini)
+    pytester.makepyfile(test_it=ONE_TEST)
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "passed" not in result.stdout.str()
+
+
+def test_marker_misuse_fails_that_test_only_and_says_why(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+
+
+        @pytest.mark.asyncio("module")
+        async def test_positional():
+            pass
+
+
+        @pytest.mark.asyncio(loop_scop="module")
+        async def test_unknown_keyword():
+            pass
+
+
+        @pytest.mark.asyncio(loop_scope="galaxy")
+        async def test_bad_scope():
+            pass
+
+
+        @pytest.mark.asyncio(loop_scope="class")
+        async def test_class_scope_outside_a_class():
+            pass
+
+
+        @pytest.mark.asyncio(loop_scope="module", scope="session")
+        async def test_scope_conflict():
+            pass
+
+
+        @pytest.mark.asyncio(backend="nosuchloop")
+        async def test_unknown_backend():
+            pass
+
+
+        @pytest.mark.asyncio(timeout=-1)
+        async def test_negative_timeout():
+            pass
+
+
+        @pytest.mark.asyncio(timeout=0)
+        async def test_zero_timeout():
+            pass
+
+
+        @pytest.mark.asyncio(timeout="soon")
+        async def test_text_timeout():
+            pass
+
+
+        @pytest.mark.asyncio(timeout=True)
+        async def test_bool_timeout():
+            pass
+
+
+        @pytest.mark.asyncio
+        async def test_fine():
+            pass
+
+
+        def test_sync_neighbour():
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] == 2
+    assert outcomes.get("failed", 0) + outcomes.get("errors", 0) == 10
+    keywords = "backend, debug, loop_factories, loop_scope, scope, timeout"
+    positive = "must be a positive number of seconds"
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_it.py::test_positional: mark.asyncio takes keyword arguments only, "
+            "got positional ('module',) (did you mean loop_scope='module'?); "
+            f"valid keywords: {keywords}.",
+            "test_it.py::test_unknown_keyword: mark.asyncio got unknown keyword(s) "
+            f"'loop_scop'; valid keywords: {keywords}.",
+            "test_it.py::test_bad_scope: mark.asyncio got an invalid loop scope "
+            f"'galaxy'; valid scopes: {SCOPES}.",
+            "test_it.py::test_class_scope_outside_a_class: loop_scope='class' needs a "
+            "test inside a class; this test is not in one.*",
+            "test_it.py::test_scope_conflict: mark.asyncio got scope='session' and "
+            "loop_scope='module'; they mean the same thing, give one.",
+            "test_it.py::test_unknown_backend: unknown backend 'nosuchloop' in "
+            "mark.asyncio; installed backends: asyncio, uvloop*",
+            f"test_it.py::test_negative_timeout: mark.asyncio timeout= {positive}, "
+            "got -1.",
+            f"test_it.py::test_zero_timeout: mark.asyncio timeout= {positive}, got 0.",
+            f"test_it.py::test_text_timeout: mark.asyncio timeout= {positive}, "
+            "got 'soon'.",
+            f"test_it.py::test_bool_timeout: mark.asyncio timeout= {positive}, "
+            "got True.",
+        ]
+    )
+
+
+def test_marker_on_a_sync_function_warns_and_runs_it(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+        from pathlib import Path
+
+
+        @pytest.mark.asyncio
+        def test_sync():
+            Path("ran").touch()
+
+
+        @pytest.mark.asyncio
+        async def test_async():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*PytestWarning: test_it.py::test_sync is marked with @pytest.mark.asyncio "
+            "but is not an async function; the marker does nothing here.*"
+        ]
+    )
+    assert (pytester.path / "ran").exists()
+
+
+def test_async_generator_test_fails_saying_it_is_unsupported(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+
+
+        @pytest.mark.asyncio
+        async def test_generator():
+            yield 1
+
+
+        @pytest.mark.asyncio
+        async def test_after():
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "test_it.py::test_generator is an async generator (its body has 'yield'); "
+            "async generator tests are not supported. Make it a coroutine*"
+        ]
+    )
