@@ -111,3 +111,15 @@ def test_loading_one_backend_imports_no_other_and_touches_no_policy(
     assert outcome["result"][0] == loop_type
     assert outcome["result"][1].startswith(name)
     assert outcome["policy"] == "None"
+
+
+def test_importing_aioloop_and_listing_backends_does_not_import_asyncio(
+    report: Callable[[str], Any],
+) -> None:
+    # pytest imports aioloop at start-up; asyncio's import time is paid only
+    # when a loop is made.
+    outcome = report(
+        "import aioloop\naioloop.backend_names()\nresult = 'asyncio' in sys.modules\n"
+    )
+
+    assert outcome["result"] is False
