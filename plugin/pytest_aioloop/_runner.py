@@ -449,6 +449,23 @@ def _where_defined(coro: Any) -> str:
     return f" ({os.path.basename(code.co_filename)}:{code.co_firstlineno})"
 
 
+def _user_frames(frames: Iterable[Any]) -> list[Any]:
+    """A creation traceback from asyncio debug mode without the frames of
+    pytest, the plugin and the loop that lead to the test's own code."""
+    frames = list(frames)
+    start = 0
+    for index, frame in enumerate(frames):
+        filename, name = str(frame[0]), frame[2]
+        if filename == __file__ or (
+            filename.startswith(_ASYNCIO_DIR) and name in ("_run", "__step")
+        ):
+            start = index + 1
+    kept = frames[start:]
+    while kept and str(kept[-1][0]).startswith(_ASYNCIO_DIR):
+        kept.pop()
+    return kept or frames
+
+
 def _created_at(source: Iterable[Any]) -> str:
     """The innermost frame of a task's creation traceback outside asyncio."""
     frames = [f for f in source if not str(f[0]).startswith(_ASYNCIO_DIR)]
@@ -473,7 +490,7 @@ def _describe_task(task: asyncio.Task[Any], started_by: str | None) -> tuple[str
     detail = ["awaiting:", format_await_stack(task)]
     if source:
         detail.append("created at (asyncio debug mode):")
-        detail.append("".join(traceback.format_list(source)).rstrip())
+        detail.append("".join(traceback.format_list(_user_frames(source))).rstrip())
     return summary, "\n".join(detail)
 
 
@@ -491,7 +508,9 @@ def _format_handler_context(context: dict[str, Any]) -> tuple[str, str]:
         frames = context.get(key)
         if frames:
             detail_parts.append(f"{title} (asyncio debug mode):")
-            detail_parts.append("".join(traceback.format_list(frames)).rstrip())
+            detail_parts.append(
+                "".join(traceback.format_list(_user_frames(frames))).rstrip()
+            )
     if isinstance(exception, BaseException):
         summary = f"{message}: {type(exception).__name__}: {exception}"
         detail_parts.append("".join(traceback.format_exception(exception)).rstrip())

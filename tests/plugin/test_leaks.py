@@ -89,6 +89,10 @@ def test_debug_mode_says_where_the_task_was_created(
             '*asyncio.create_task(forever("leaky"), name="leaky")',
         ]
     )
+    # only the test's own frames: not pytest's, the plugin's or the loop's
+    lines = result.stdout.lines
+    start = lines.index("    created at (asyncio debug mode):")
+    assert "test_it.py" in lines[start + 1], lines[start:]
 
 
 def test_fail_mode_fails_the_test_that_leaked(
