@@ -371,11 +371,12 @@ async def test_clean():
 """
 
 
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
 def test_lost_exceptions_are_attributed_to_the_test_with_their_traceback(
-    pytester: pytest.Pytester, strict_ini: Ini
+    pytester: pytest.Pytester, strict_ini: Ini, backend: str
 ) -> None:
     pytester.makepyfile(test_it=LOST)
-    result = pytester.runpytest("-v")
+    result = pytester.runpytest("-v", f"--asyncio-backend={backend}")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(
         [
