@@ -530,10 +530,13 @@ def _nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
 
 
 def _close_failed(what: str, exc: BaseException) -> LoopProblem:
+    # the traceback from the first frame that is not this module's
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    lines = traceback.format_exception(type(exc), exc, tb or exc.__traceback__)
     return LoopProblem(
-        "close",
-        f"{what} failed: {type(exc).__name__}: {exc}",
-        "".join(traceback.format_exception(exc)).rstrip(),
+        "close", f"{what} failed: {type(exc).__name__}: {exc}", "".join(lines).rstrip()
     )
 
 

@@ -368,6 +368,8 @@ def test_a_backend_whose_loop_fails_to_close_fails_that_scope(
             '*File "*tp_badclose.py", line *, in close',
         ]
     )
+    # the backend's own frames, not the plugin's
+    assert "pytest_aioloop" not in result.stdout.str()
 
 
 # --- KeyboardInterrupt -------------------------------------------------------
