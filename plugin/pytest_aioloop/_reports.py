@@ -145,6 +145,28 @@ class Reporter:
         if self.mode is not LeakMode.IGNORE:
             self.entries.extend(Entry(where, problem) for where, problem in late)
 
+    def to_wire(self) -> list[dict[str, str]]:
+        """The entries as plain data (an xdist worker sends them to the
+        controller, which prints the summary)."""
+        self.collect_late()
+        return [
+            {
+                "where": e.where,
+                "kind": e.problem.kind,
+                "summary": e.problem.summary,
+                "detail": e.problem.detail,
+            }
+            for e in self.entries
+        ]
+
+    def add_from_wire(self, data: list[dict[str, str]]) -> None:
+        """Add entries made by :meth:`to_wire` in another process."""
+        from ._runner import LoopProblem
+
+        for item in data:
+            problem = LoopProblem(item["kind"], item["summary"], item["detail"])
+            self.entries.append(Entry(item["where"], problem))
+
     def summary_lines(self, verbose: bool) -> list[str]:
         """The terminal summary: one line per problem, with its await stack or
         traceback below it when ``verbose``."""

@@ -182,13 +182,32 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         runner_module.restore_interrupt_handler()
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
     # Scopes still open now (an interrupted run) are closed outside any test:
     # their problems can only be summarised.
     state = session.config.stash.get(_STATE, None)
     if state is not None:
         state.reporter.outside_tests = True
+    try:
+        return (yield)
+    finally:
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if state is not None and workeroutput is not None:
+            # an xdist worker: the controller prints the summary
+            workeroutput[_WORKER_PROBLEMS] = state.reporter.to_wire()
+
+
+_WORKER_PROBLEMS: Final = "aioloop_problems"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    # xdist controller: take the problems a worker found, for the summary
+    state = node.config.stash.get(_STATE, None)
+    problems = getattr(node, "workeroutput", {}).get(_WORKER_PROBLEMS)
+    if state is not None and problems:
+        state.reporter.add_from_wire(problems)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -452,3 +452,22 @@ def test_exception_found_after_the_loop_closed_is_still_reported(
             "exception was never retrieved: RuntimeError: collected late*",
         ]
     )
+
+
+def test_summary_under_xdist_shows_what_the_workers_found(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(test_it=LEAKY, test_lost=LOST)
+    result = pytester.runpytest_subprocess("-n", "2", "-v")
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_it.py::test_leaks: leaked task: task 'leaky' running forever "
+            "(test_it.py:*) was still pending",
+            "test_lost.py::test_never_retrieved: lost exception: Task exception was "
+            "never retrieved: ValueError: nobody awaited me",
+            "test_lost.py::test_callback_raises: lost exception: *",
+        ]
+    )
+    # with the details the workers recorded
+    result.stdout.fnmatch_lines(["    awaiting:", "*await asyncio.sleep(30)"])
