@@ -625,7 +625,10 @@ class LoopRunner:
     async def _serve(self) -> None:
         jobs = self._jobs
         loop = self._loop
+        me = asyncio.current_task()
         while True:
+            if self._worker is not me:
+                return  # replaced after a test stopped the loop under it
             if not jobs:
                 if self._holds <= 0 or self._closing:
                     return

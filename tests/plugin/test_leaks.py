@@ -471,3 +471,38 @@ def test_summary_under_xdist_shows_what_the_workers_found(
     )
     # with the details the workers recorded
     result.stdout.fnmatch_lines(["    awaiting:", "*await asyncio.sleep(30)"])
+
+
+def test_a_leaked_task_that_raises_when_cancelled_is_reported_with_the_error(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+
+        import pytest
+
+
+        async def bad_cleanup():
+            try:
+                await asyncio.sleep(30)
+            finally:
+                raise RuntimeError("cleanup failed")
+
+
+        @pytest.mark.asyncio
+        async def test_leaks():
+            asyncio.create_task(bad_cleanup(), name="bad-cleanup")
+            await asyncio.sleep(0)
+        """
+    )
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "test_it.py::test_leaks: leaked task: task 'bad-cleanup' *",
+            "test_it.py::test_leaks: lost exception: task 'bad-cleanup' raised while "
+            "being cancelled: RuntimeError: cleanup failed",
+            "*RuntimeError: cleanup failed",
+        ]
+    )
