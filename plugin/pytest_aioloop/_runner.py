@@ -486,7 +486,7 @@ def _describe_task(task: asyncio.Task[Any], started_by: str | None) -> tuple[str
     if source:
         summary += _created_at(source)
     if started_by is not None:
-        summary += f" (started by test {started_by})"
+        summary += f" (started by {started_by})"
     detail = ["awaiting:", format_await_stack(task)]
     if source:
         detail.append("created at (asyncio debug mode):")
@@ -554,6 +554,7 @@ class LoopRunner:
         "_loop",
         "_on_close",
         "_runner",
+        "_shared",
         "_started_by",
         "_wake",
         "_worker",
@@ -578,8 +579,13 @@ class LoopRunner:
         self._closed = False
         self._abandoned = False
         self._busy = False
-        # Tasks a test started on a shared loop and left pending, for the
-        # report when the scope ends: task -> the test's label.
+        # Tasks a test or a fixture's setup started on a shared loop and left
+        # pending, for the report when the scope ends: task -> the job label.
+        # (A function loop's label is its test's node id; a wider one's is
+        # "class ...", "module ...", "package ..." or "session".)
+        self._shared = label == "session" or label.startswith(
+            ("class ", "module ", "package ")
+        )
         self._started_by: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = (
             weakref.WeakKeyDictionary()
         )
@@ -705,10 +711,13 @@ class LoopRunner:
             # a test that stopped the loop): serve from a new one.
             self._wake = None
             self._worker = loop.create_task(self._serve(), name="aioloop-worker")
-        # A test on a shared loop: note the tasks it leaves pending, so that a
-        # leak found when the scope ends names the test that started it.
-        shared_test = label.startswith("test ") and label[5:] != self.label
-        before = asyncio.all_tasks(loop) if shared_test else None
+        # On a shared loop, note the tasks a test or a fixture's setup leaves
+        # pending, so that a leak found when the scope ends names who started it.
+        before = (
+            asyncio.all_tasks(loop)
+            if self._shared and label.startswith(("test ", "setup of fixture "))
+            else None
+        )
         job = _Job(coro, context, timeout, root, label, loop.create_future())
         self._jobs.append(job)
         wake = self._wake
@@ -737,17 +746,17 @@ class LoopRunner:
                 self._worker.uncancel()
             raise KeyboardInterrupt
         if before is not None:
-            self._note_started(before, label[5:])
+            self._note_started(before, label)
         if job.error is not None:
             error = job.error
             job.error = None
             raise error
         return job.result
 
-    def _note_started(self, before: set[asyncio.Task[Any]], test: str) -> None:
+    def _note_started(self, before: set[asyncio.Task[Any]], label: str) -> None:
         for task in asyncio.all_tasks(self._loop) - before:
             if task is not self._worker:
-                self._started_by[task] = test
+                self._started_by[task] = label
 
     # -- closing ---------------------------------------------------------------
 
