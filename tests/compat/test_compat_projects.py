@@ -1,4 +1,4 @@
-"""pytest-asyncio suites, migrated by the three steps of docs/migration.md, pass.
+"""pytest-asyncio suites, migrated by the README's three migration steps, pass.
 
 Each folder under ``projects/`` is a small suite written the way a
 pytest-asyncio 1.5 user writes one, with its imports switched from
@@ -503,13 +503,10 @@ def test_pytest_asyncio_installed_too_is_a_usage_error(
 def _guide_command() -> str:
     """The import-replacing command of the migration guide, as printed there."""
     root = Path(__file__).parents[2]
-    for doc in (root / "README.md", root / "docs" / "migration.md"):
-        if not doc.exists():
-            continue
-        for line in doc.read_text().splitlines():
-            if "xargs" in line and "pytest_asyncio" in line:
-                return line.strip()
-    pytest.fail("no import-replacing command found in README.md or docs/migration.md")
+    for line in (root / "README.md").read_text().splitlines():
+        if "xargs" in line and "pytest_asyncio" in line:
+            return line.strip()
+    pytest.fail("no import-replacing command found in README.md")
 
 
 @skip_in_reference

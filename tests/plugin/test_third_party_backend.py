@@ -1,6 +1,6 @@
 """Third-party backends: installed packages found by name, working or broken.
 
-The pip test builds the example package of docs/backends.md exactly as the
+The pip test builds the example package of README.md exactly as the
 doc shows it; the others put a ``.dist-info`` folder on the test run's path
 (the folder pytester runs in is on ``PYTHONPATH`` of its subprocesses).
 """
@@ -18,16 +18,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# The section "Write a backend" of docs/backends.md, or of the README once
-# the doc is merged into it.
-DOC = next(
-    (
-        path
-        for path in (REPO_ROOT / "docs" / "backends.md", REPO_ROOT / "README.md")
-        if path.is_file() and "## Write a backend" in path.read_text(encoding="utf-8")
-    ),
-    REPO_ROOT / "docs" / "backends.md",
-)
+# The README's section "Write a backend".
+DOC = REPO_ROOT / "README.md"
 
 # A fenced block whose first line is a comment naming the file it holds.
 _FILE_BLOCK = re.compile(
@@ -36,7 +28,7 @@ _FILE_BLOCK = re.compile(
 
 
 def doc_files() -> dict[str, str]:
-    """The files of the example backend package in docs/backends.md."""
+    """The files of the example backend package in the README."""
     text = DOC.read_text(encoding="utf-8")
     assert "## Write a backend" in text, f"no 'Write a backend' section in {DOC}"
     section = text.split("## Write a backend", 1)[1]
