@@ -150,15 +150,28 @@ def _installed_policy() -> asyncio.AbstractEventLoopPolicy | None:
     return policy  # type: ignore[no-any-return]
 
 
+_FACTORY_HOOKS_SEEN: Final = pytest.StashKey[bool]()
+
+
 def _hook_factories(
     config: pytest.Config, item: pytest.Item
 ) -> Mapping[str, Callable[[], Any]] | None:
-    for hook in (
-        item.ihook.pytest_aioloop_loop_factories,
-        item.ihook.pytest_asyncio_loop_factories,
-    ):
-        if not hook.get_hookimpls():
-            continue
+    # Which conftests apply depends on the folder: whether any implements a
+    # loop-factories hook is the same for every test of one module or class.
+    holder = item.parent if item.parent is not None else item
+    if holder.stash.get(_FACTORY_HOOKS_SEEN, True) is False:
+        return None
+    ihook = item.ihook
+    hooks = [
+        hook
+        for hook in (
+            ihook.pytest_aioloop_loop_factories,
+            ihook.pytest_asyncio_loop_factories,
+        )
+        if hook.get_hookimpls()
+    ]
+    holder.stash[_FACTORY_HOOKS_SEEN] = bool(hooks)
+    for hook in hooks:
         result = hook(config=config, item=item)
         if result is None:
             continue
