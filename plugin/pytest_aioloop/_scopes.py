@@ -212,11 +212,12 @@ def _get_event_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    # asyncio.set_event_loop() itself warns in no supported Python (only the
+    # policy functions are deprecated), and catching warnings around it would
+    # cost more than the call: it runs twice for every function-loop test.
     import asyncio
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        asyncio.set_event_loop(loop)
+    asyncio.set_event_loop(loop)
 
 
 SCOPES_KEY: Final = pytest.StashKey[LoopScopes]()
