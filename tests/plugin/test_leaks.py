@@ -508,3 +508,47 @@ def test_a_leaked_task_that_raises_when_cancelled_is_reported_with_the_error(
             "*RuntimeError: cleanup failed",
         ]
     )
+
+
+CANCELLED_HANDLER = """
+import asyncio
+
+import pytest
+
+
+@pytest.mark.asyncio
+async def test_cancel_a_connection_handler(unused_tcp_port):
+    started = asyncio.Event()
+    handlers = []
+
+    async def handle(reader, writer):
+        handlers.append(asyncio.current_task())
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", unused_tcp_port)
+    _, writer = await asyncio.open_connection("127.0.0.1", unused_tcp_port)
+    await started.wait()
+    handlers[0].cancel()
+    await asyncio.sleep(0.05)
+    writer.close()
+    server.close()
+    await server.wait_closed()
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
+def test_a_cancelled_task_is_not_a_lost_exception(
+    pytester: pytest.Pytester, strict_ini: Ini, backend: str
+) -> None:
+    # Python 3.11's streams hand a cancelled start_server handler's
+    # CancelledError to the loop's exception handler: cancelling is not an
+    # error nobody saw.
+    strict_ini()
+    pytester.makepyfile(test_it=CANCELLED_HANDLER)
+    result = pytester.runpytest("--asyncio-leaks=fail", f"--asyncio-backend={backend}")
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line(SECTION)
