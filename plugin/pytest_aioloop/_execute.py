@@ -101,6 +101,7 @@ def run_test(
     funcargs = item.funcargs
     kwargs = {name: funcargs[name] for name in _compat.item_argnames(item)}
     label = f"test {item.nodeid}"
+    failed = False
     try:
         if kind == "hypothesis":
             _run_hypothesis(function, kwargs, runner, plan, label)
@@ -113,14 +114,24 @@ def run_test(
                 policy=plan.policy,
                 label=label,
             )
+    except BaseException:
+        failed = True
+        raise
     finally:
         problems = runner.problems
-        if problems:
-            runner.problems = []
-            reporter.handle(item.nodeid, problems)
-    if fresh:
-        # No fixture used this loop: close it now, so that leaks fail the call.
-        scopes.close(item, plan.backend)
+        runner.problems = []
+        try:
+            if fresh:
+                # No fixture used this loop: close it now, so that what the
+                # test leaked or lost is one report, on its call.
+                scopes.close(item, plan.backend, also=problems)
+            elif problems:
+                reporter.handle(item.nodeid, problems)
+        except pytest.fail.Exception:
+            # The test's own failure comes first; its problems are still in
+            # the summary (the reporter records them before failing).
+            if not failed:
+                raise
 
 
 def _run_hypothesis(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, final
 
 import pytest
@@ -16,7 +17,7 @@ from ._settings import LoopScope
 if TYPE_CHECKING:
     import asyncio
 
-    from ._runner import LoopRunner
+    from ._runner import LoopProblem, LoopRunner
 
 __all__ = ["SCOPES_KEY", "LoopScopes", "ScopeError", "ScopeNode", "scope_node"]
 
@@ -162,13 +163,22 @@ class LoopScopes:
             _set_event_loop(loop)
             self._current = loop
 
-    def close(self, node: ScopeNode, backend: Backend) -> None:
-        """Close ``node``'s runner on ``backend``, report its problems."""
+    def close(
+        self,
+        node: ScopeNode,
+        backend: Backend,
+        *,
+        also: Sequence[LoopProblem] = (),
+    ) -> None:
+        """Close ``node``'s runner on ``backend``; report its problems, after
+        ``also`` (what the last call on it found), in one report."""
         runner = self._runners.pop((node, backend), None)
         if runner is None:
+            if also:
+                self.reporter.handle(_where(node), list(also))
             return
         loop = runner.loop
-        problems = runner.close()
+        problems = [*also, *runner.close()]
         if self._current is loop:
             newest = next(reversed(self._runners.values()), None)
             self._current = newest.loop if newest is not None else None

@@ -124,14 +124,15 @@ async def test_fails_and_leaks():
     )
     result = pytester.runpytest("--asyncio-leaks=fail")
     # no fixture: the loop closes right after the call, the call fails; with
-    # a fixture it closes in teardown, an error of the same test
-    result.assert_outcomes(passed=2, failed=2, errors=2)
+    # a fixture it closes in teardown, an error of the same test. A test that
+    # fails on its own keeps its own failure; its leak is in the summary.
+    result.assert_outcomes(passed=2, failed=2, errors=1)
     result.stdout.fnmatch_lines_random(
         [
             "FAILED test_it.py::test_leaks - Failed: *",
             "ERROR test_it.py::test_leaks_with_a_fixture - Failed: *",
             "FAILED test_it.py::test_fails_and_leaks - AssertionError: its own*",
-            "ERROR test_it.py::test_fails_and_leaks - Failed: *",
+            "test_it.py::test_fails_and_leaks: leaked task: task 'failing'*",
         ]
     )
     result.stdout.fnmatch_lines(
@@ -552,3 +553,36 @@ def test_a_cancelled_task_is_not_a_lost_exception(
     result = pytester.runpytest("--asyncio-leaks=fail", f"--asyncio-backend={backend}")
     result.assert_outcomes(passed=1)
     result.stdout.no_fnmatch_line(SECTION)
+
+
+def test_a_test_that_loses_an_exception_and_leaks_a_task_fails_once(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    strict_ini()
+    pytester.makepyfile(
+        test_it="""
+import asyncio
+
+import pytest
+
+
+async def boom():
+    raise ValueError("nobody awaited me")
+
+
+@pytest.mark.asyncio
+async def test_both():
+    asyncio.create_task(asyncio.sleep(30), name="sleeper")
+    asyncio.create_task(boom())
+    await asyncio.sleep(0.01)
+"""
+    )
+    result = pytester.runpytest("--asyncio-leaks=fail")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "test_it.py::test_both: event loop problems (--asyncio-leaks=fail):",
+            "lost exception: Task exception was never retrieved: ValueError: *",
+            "leaked task: task 'sleeper' running sleep*",
+        ]
+    )
