@@ -230,7 +230,7 @@ def backend_params(
     settings: Settings,
     run: RunBackends,
     *,
-    shares_wider_fixtures: bool = True,
+    shares_wider_fixtures: Callable[[], bool] = lambda: True,
 ) -> list[BackendParam] | None:
     """The backends a test runs on, most specific first; ``None``: the run's default
     only (no parameter needed)."""
@@ -263,7 +263,7 @@ def backend_params(
     if policy_overridden(item):
         return None
     if len(run.names) == 1:
-        if not shares_wider_fixtures:
+        if not shares_wider_fixtures():
             return None
         # Parametrized (hidden) by the run's backend all the same: when a
         # marker sends other tests to another backend, pytest then groups

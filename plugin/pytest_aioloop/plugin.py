@@ -313,7 +313,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             options,
             state.settings,
             state.run,
-            shares_wider_fixtures=any(
+            # asked only on one backend: the closure walk is not free
+            shares_wider_fixtures=lambda: any(
                 d.scope != "function" for d in _compat.closure_fixturedefs(metafunc)
             ),
         )
