@@ -96,7 +96,9 @@ def run_test(
         )
     plan = plan_for(item, settings, run)
     fresh = plan.node is item and scopes.get(item, plan.backend) is None
-    runner = scopes.runner(plan.node, plan.backend, debug=plan.debug)
+    runner = scopes.runner(
+        plan.node, plan.backend, debug=plan.debug, closed_by_caller=fresh
+    )
     function = item.obj
     funcargs = item.funcargs
     kwargs = {name: funcargs[name] for name in _compat.item_argnames(item)}

@@ -87,9 +87,19 @@ class LoopScopes:
         return runner
 
     def runner(
-        self, node: ScopeNode, backend: Backend, *, debug: bool | None = None
+        self,
+        node: ScopeNode,
+        backend: Backend,
+        *,
+        debug: bool | None = None,
+        closed_by_caller: bool = False,
     ) -> LoopRunner:
-        """The open runner of ``node`` on ``backend``, made on first use."""
+        """The open runner of ``node`` on ``backend``, made on first use.
+
+        A new runner closes when its scope node is torn down, unless
+        ``closed_by_caller`` (a test's own loop that no fixture used: the
+        test closes it right after its call).
+        """
         key = (node, backend)
         runner = self._runners.get(key)
         if runner is not None and not runner.closed and not runner.loop.is_closed():
@@ -110,7 +120,8 @@ class LoopScopes:
             # through the plugin would only hide it.
             raise pytest.fail.Exception(str(exc), pytrace=False) from None
         self._runners[key] = runner
-        node.addfinalizer(lambda: self._end(node, backend))
+        if not closed_by_caller:
+            node.addfinalizer(lambda: self._end(node, backend))
         self.make_current(runner)
         return runner
 
