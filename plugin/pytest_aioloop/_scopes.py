@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, final
@@ -219,11 +220,21 @@ def _closed_message(nodeid: str, label: str) -> str:
     )
 
 
+#: The loop policy functions warn (DeprecationWarning) from Python 3.14 on.
+_POLICY_API_WARNS: Final[bool] = sys.version_info >= (3, 14)
+
+
 def _get_event_loop() -> asyncio.AbstractEventLoop | None:
     """The current (not running) loop, or None; never makes one (a loop was
     set before, so the policy raises instead of making one)."""
     import asyncio
 
+    if not _POLICY_API_WARNS:
+        # no warning to silence; the guard costs more than the call
+        try:
+            return asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
