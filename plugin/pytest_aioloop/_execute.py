@@ -231,22 +231,28 @@ def setup_async_fixture(
     )
     function = _compat.bound_fixture_function(fixturedef, request)
     name = fixturedef.argname
-    timeout = plan.timeout
     runner.on_close(_compat.finish_later(fixturedef, request))
+
+    def step(
+        awaitable: Any, context: contextvars.Context, what: str, root: Any = None
+    ) -> Any:
+        __tracebackhide__ = True
+        return _run(
+            runner,
+            awaitable,
+            context=context,
+            timeout=plan.timeout,
+            policy=plan.policy,
+            label=f"{what} fixture {name!r}",
+            root=root,
+        )
 
     if kind == "coroutine":
 
         def setup_coroutine(**kwargs: Any) -> Any:
             __tracebackhide__ = True
             context = contextvars.copy_context()
-            result = _run(
-                runner,
-                function(**kwargs),
-                context=context,
-                timeout=timeout,
-                policy=plan.policy,
-                label=f"setup of fixture {name!r}",
-            )
+            result = step(function(**kwargs), context, "setup of")
             tokens = _propagate(context)
             if tokens:
                 request.addfinalizer(functools.partial(_reset, tokens))
@@ -262,15 +268,7 @@ def setup_async_fixture(
         # teardown, which must run in that same task.
         runner.hold()
         try:
-            value = _run(
-                runner,
-                generator.__anext__(),
-                context=context,
-                timeout=timeout,
-                policy=plan.policy,
-                label=f"setup of fixture {name!r}",
-                root=generator,
-            )
+            value = step(generator.__anext__(), context, "setup of", generator)
         except StopAsyncIteration:
             runner.release()
             raise ValueError(f"async fixture {name!r} did not yield a value") from None
@@ -282,26 +280,11 @@ def setup_async_fixture(
         def teardown() -> None:
             __tracebackhide__ = True
             try:
-                _run(
-                    runner,
-                    generator.__anext__(),
-                    context=context,
-                    timeout=timeout,
-                    policy=plan.policy,
-                    label=f"teardown of fixture {name!r}",
-                    root=generator,
-                )
+                step(generator.__anext__(), context, "teardown of", generator)
             except StopAsyncIteration:
                 pass
             else:
-                _run(
-                    runner,
-                    generator.aclose(),
-                    context=context,
-                    timeout=timeout,
-                    policy=plan.policy,
-                    label=f"closing fixture {name!r}",
-                )
+                step(generator.aclose(), context, "closing")
                 pytest.fail(
                     f"async fixture {name!r} yielded more than once; a fixture "
                     f"yields exactly one value.",
