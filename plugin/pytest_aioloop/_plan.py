@@ -27,6 +27,7 @@ __all__ = [
     "Plan",
     "RunBackends",
     "async_kind",
+    "backend_param",
     "owned_by_other_plugin",
     "plan_for",
 ]
@@ -289,6 +290,13 @@ class Plan:
 PLAN_KEY: Final = pytest.StashKey[Plan]()
 
 
+def backend_param(item: pytest.Item) -> BackendParam | None:
+    """The backend parameter ``item`` was parametrized with, if any."""
+    callspec = getattr(item, "callspec", None)
+    param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
+    return param if isinstance(param, BackendParam) else None
+
+
 def options_for(item: pytest.Item) -> MarkerOptions:
     try:
         return marker_options(item.iter_markers(MARKER), item.nodeid)
@@ -317,9 +325,8 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
         pytest.fail(error, pytrace=False)
     backend: Backend | None = None
     policy: asyncio.AbstractEventLoopPolicy | None = None
-    callspec = getattr(item, "callspec", None)
-    param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
-    if isinstance(param, BackendParam):
+    param = backend_param(item)
+    if param is not None:
         if param.error is not None:
             pytest.fail(param.error, pytrace=False)
         backend = param.backend

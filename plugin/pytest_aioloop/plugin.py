@@ -51,6 +51,7 @@ from ._plan import (
     Plan,
     RunBackends,
     async_kind,
+    backend_param,
     backend_params,
     owned_by_other_plugin,
     plan_for,
@@ -246,9 +247,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     item.stash[ASYNC_TEST_KEY] = True
     # "-k uvloop" selects every test that runs on uvloop, also those whose
     # ids do not name the backend (one backend for that test).
-    callspec = getattr(item, "callspec", None)
-    param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
-    if isinstance(param, BackendParam):
+    param = backend_param(item)
+    if param is not None:
         item.extra_keyword_matches.add(param.name)
         return
     run = item.config.stash[_STATE].run
@@ -262,12 +262,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # backend fixture up first: a backend switch then tears down the previous
     # backend's wider async fixtures before they could be reused. A run on one
     # backend skips this, and its per-test cost.
-    def backend_of(item: pytest.Item) -> object:
-        return getattr(getattr(item, "callspec", None), "params", {}).get(
-            BACKEND_FIXTURE
-        )
-
-    if len({backend_of(item) for item in items} - {None}) < 2:
+    if len({backend_param(item) for item in items} - {None}) < 2:
         return
     # pytest groups parametrized tests itself, but pytest 8 compares the
     # parameter's index, not its value: a test pinned to uvloop and one on the
@@ -277,14 +272,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = 0
     keyed = []
     for position, item in enumerate(items):
-        value = backend_of(item)
+        value = backend_param(item)
         if value is not None:
             rank = ranks.setdefault(value, len(ranks))
         keyed.append((rank, position, item))
     items[:] = [item for _, _, item in sorted(keyed, key=lambda k: k[:2])]
     for item in items:
         # A test without the parameter shares no wider fixture with others.
-        if not item.stash.get(ASYNC_TEST_KEY, False) or backend_of(item) is None:
+        if not item.stash.get(ASYNC_TEST_KEY, False) or backend_param(item) is None:
             continue
         names = item.fixturenames  # type: ignore[attr-defined]
         if names and names[0] == BACKEND_FIXTURE:
