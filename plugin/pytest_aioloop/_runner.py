@@ -38,6 +38,7 @@ __all__ = [
     "LoopStopped",
     "RunFailed",
     "TimeoutExpired",
+    "closed_loops_alive",
     "restore_interrupt_handler",
     "take_late_problems",
 ]
@@ -85,6 +86,20 @@ class LoopProblem:
 # -- problems found after a loop was closed ------------------------------------
 
 _late: list[tuple[str, LoopProblem]] = []
+
+#: The loops closed here that are still alive. Closing drops every reference
+#: the plugin holds, so a closed loop outlives its scope only when something
+#: else holds it: most often a task or future of it in a reference cycle,
+#: whose unretrieved exception reaches the late handler when the garbage
+#: collector frees it.
+_closed_loops: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def closed_loops_alive() -> bool:
+    """Whether a loop closed here is still alive (see ``_closed_loops``): if
+    none is, no task or future of ours is left to report late, and a full
+    garbage collection at the end of the run would find nothing to report."""
+    return len(_closed_loops) > 0
 
 
 def take_late_problems() -> list[tuple[str, LoopProblem]]:
@@ -717,3 +732,5 @@ class LoopRunner:
         self._started_by.clear()
         with contextlib.suppress(Exception):
             self._loop.set_exception_handler(_late_handler(self.label))
+        with contextlib.suppress(TypeError):  # a loop type without weakrefs
+            _closed_loops.add(self._loop)

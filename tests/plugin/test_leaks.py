@@ -457,6 +457,92 @@ def test_exception_found_after_the_loop_closed_is_still_reported(
     )
 
 
+COUNT_FULL_COLLECTIONS = """
+import gc
+
+import pytest
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_terminal_summary(terminalreporter):
+    # Counts the full collections the plugin's summary asks for (automatic
+    # ones are off meanwhile).
+    full = []
+
+    def seen(phase, info):
+        if phase == "start" and info["generation"] == 2:
+            full.append(info)
+
+    gc.disable()
+    gc.callbacks.append(seen)
+    try:
+        return (yield)
+    finally:
+        gc.callbacks.remove(seen)
+        gc.enable()
+        terminalreporter.write_line(f"full collections: {len(full)}")
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "collections"),
+    [
+        ("await asyncio.sleep(0)", 0),
+        (
+            "holder = Holder(); holder.itself = holder; "
+            "holder.task = asyncio.create_task(explode()); "
+            "await asyncio.sleep(0.01)",
+            1,
+        ),
+    ],
+    ids=["every-loop-freed", "a-loop-kept-alive"],
+)
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
+def test_end_of_run_collects_garbage_only_while_a_closed_loop_is_alive(
+    pytester: pytest.Pytester,
+    strict_ini: Ini,
+    backend: str,
+    body: str,
+    collections: int,
+) -> None:
+    # A full garbage collection costs ~10 ms in a large run. It can only find
+    # a late exception when a task or future of a closed loop is still alive,
+    # and that keeps its loop alive.
+    pytester.makeconftest(COUNT_FULL_COLLECTIONS)
+    pytester.makepyfile(
+        test_it=f"""
+        import asyncio
+
+        import pytest
+
+
+        async def explode():
+            raise RuntimeError("collected late")
+
+
+        class Holder:
+            pass
+
+
+        @pytest.mark.asyncio
+        async def test_one():
+            {body}
+
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_two():
+            await asyncio.sleep(0)
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:unraisableexception", f"--asyncio-backend={backend}"
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([f"full collections: {collections}"])
+    if collections:
+        result.stdout.fnmatch_lines(["*lost exception*collected late*"])
+
+
 def test_summary_under_xdist_shows_what_the_workers_found(
     pytester: pytest.Pytester, strict_ini: Ini
 ) -> None:
