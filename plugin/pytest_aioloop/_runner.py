@@ -23,7 +23,7 @@ import signal
 import threading
 import traceback
 import weakref
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from types import FrameType
 from typing import Any, Final, final
 
@@ -385,8 +385,6 @@ class LoopRunner:
         "_jobs",
         "_loop",
         "_on_close",
-        "_runner",
-        "_shared",
         "_started_by",
         "_wake",
         "_worker",
@@ -401,8 +399,10 @@ class LoopRunner:
         #: label is its test's node id.
         self.label = label
         self.problems: list[LoopProblem] = []
-        self._runner = asyncio.Runner(debug=debug, loop_factory=backend.new_event_loop)
-        self._loop = self._runner.get_loop()
+        # What asyncio.Runner(loop_factory=..., debug=...) would make; its
+        # run() and close() are not used (see run() and close()).
+        self._loop = backend.new_event_loop()
+        self._loop.set_debug(debug)
         self._loop.set_exception_handler(self._on_loop_exception)
         self._jobs: collections.deque[_Job | None] = collections.deque()
         self._wake: asyncio.Future[None] | None = None
@@ -411,15 +411,16 @@ class LoopRunner:
         self._closed = False
         self._abandoned = False
         self._busy = False
-        # Tasks a test or a fixture's setup started on a shared loop and left
-        # pending, for the report when the scope ends: task -> the job label.
-        # (A function loop's label is its test's node id; a wider one's is
-        # "class ...", "module ...", "package ..." or "session".)
-        self._shared = label == "session" or label.startswith(
+        # On a shared loop, the tasks a call (a test, a fixture's setup or
+        # teardown) started and left pending, for the report when the scope
+        # ends: task -> the call's label. (A function loop's label is its
+        # test's node id; a wider one's is "class ...", "module ...",
+        # "package ..." or "session".)
+        shared = label == "session" or label.startswith(
             ("class ", "module ", "package ")
         )
-        self._started_by: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = (
-            weakref.WeakKeyDictionary()
+        self._started_by: weakref.WeakKeyDictionary[asyncio.Task[Any], str] | None = (
+            weakref.WeakKeyDictionary() if shared else None
         )
         # The worker task is made by the first run() and ends when it is idle
         # and no async-generator fixture is suspended in it (see hold()).
@@ -548,13 +549,6 @@ class LoopRunner:
             # a test that stopped the loop): serve from a new one.
             self._wake = None
             self._worker = loop.create_task(self._serve(), name="aioloop-worker")
-        # On a shared loop, note the tasks a test or a fixture's setup leaves
-        # pending, so that a leak found when the scope ends names who started it.
-        before = (
-            asyncio.all_tasks(loop)
-            if self._shared and label.startswith(("test ", "setup of fixture "))
-            else None
-        )
         job = _Job(coro, context, timeout, root, label, loop.create_future())
         self._jobs.append(job)
         wake = self._wake
@@ -582,18 +576,24 @@ class LoopRunner:
             if self._worker is not None:
                 self._worker.uncancel()
             raise KeyboardInterrupt
-        if before is not None:
-            self._note_started(before, label)
+        if self._started_by is not None:
+            self._note_started(label)
         if job.error is not None:
             error = job.error
             job.error = None
             raise error
         return job.result
 
-    def _note_started(self, before: set[asyncio.Task[Any]], label: str) -> None:
-        for task in asyncio.all_tasks(self._loop) - before:
-            if task is not self._worker:
-                self._started_by[task] = label
+    def _note_started(self, label: str) -> None:
+        # A task pending now that no earlier call was seen to leave pending was
+        # started by this one (or by sync code between calls, which cannot be
+        # told apart). One scan after the call, none before it.
+        started_by = self._started_by
+        assert started_by is not None
+        worker = self._worker
+        for task in asyncio.all_tasks(self._loop):
+            if task is not worker and task not in started_by:
+                started_by[task] = label
 
     # -- closing ---------------------------------------------------------------
 
@@ -653,7 +653,7 @@ class LoopRunner:
         else:
             worker = None
         leftovers = [t for t in asyncio.all_tasks(loop) if t is not worker]
-        started_by = self._started_by
+        started_by: Mapping[asyncio.Task[Any], str] = self._started_by or {}
         for task in leftovers:
             summary, detail = describe_task(task, started_by.get(task))
             problems.append(LoopProblem("leak", summary, detail))
@@ -729,7 +729,8 @@ class LoopRunner:
         self._jobs.clear()
         self._wake = None
         self._on_close.clear()
-        self._started_by.clear()
+        if self._started_by is not None:
+            self._started_by.clear()
         with contextlib.suppress(Exception):
             self._loop.set_exception_handler(_late_handler(self.label))
         with contextlib.suppress(TypeError):  # a loop type without weakrefs
