@@ -23,7 +23,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 FIXTURE_ATTR: Final = "_aioloop_loop_scope"
 _UNSET: Final = "unset"
 
-ASYNC_TEST_KEY: Final = pytest.StashKey[bool]()
+#: Set on the async tests the plugin runs: what kind of async function the
+#: test is ("coroutine", "asyncgen" or "hypothesis").
+ASYNC_TEST_KEY: Final = pytest.StashKey[str]()
 
 
 def _mark(function: Any, loop_scope: LoopScope | None) -> None:
@@ -103,4 +105,4 @@ def fixture(
 
 def is_async_test(item: pytest.Item) -> bool:
     """Whether pytest-aioloop runs ``item`` (an async test it handles)."""
-    return item.stash.get(ASYNC_TEST_KEY, False)
+    return item.stash.get(ASYNC_TEST_KEY, None) is not None

@@ -10,7 +10,14 @@ import pytest
 
 from ._settings import LOOP_SCOPES, LoopScope, parse_timeout
 
-__all__ = ["MARKER", "MarkerError", "MarkerOptions", "marker_options"]
+__all__ = [
+    "MARKER",
+    "MarkerError",
+    "MarkerOptions",
+    "cached_marker_options",
+    "forget_parsed_marks",
+    "marker_options",
+]
 
 MARKER: Final = "asyncio"
 _KEYWORDS: Final = (
@@ -84,6 +91,30 @@ def _check(mark: pytest.Mark, where: str) -> None:
                 f"{where}: mark.asyncio got an invalid loop scope {value!r}; "
                 f"valid scopes: {', '.join(LOOP_SCOPES)}."
             )
+
+
+#: Parsed marks, by the identity of the marks a test has, closest first (the
+#: marks themselves are kept, so their ids stay theirs). Tests of one module
+#: or class share their marks: each set is read once. Errors are not kept.
+_parsed: dict[tuple[int, ...], tuple[tuple[pytest.Mark, ...], MarkerOptions]] = {}
+
+
+def cached_marker_options(marks: Sequence[pytest.Mark], where: str) -> MarkerOptions:
+    """:func:`marker_options`, read once per set of marks."""
+    if not marks:
+        return NO_OPTIONS
+    key = tuple(map(id, marks))
+    known = _parsed.get(key)
+    if known is not None:
+        return known[1]
+    options = marker_options(marks, where)
+    _parsed[key] = (tuple(marks), options)
+    return options
+
+
+def forget_parsed_marks() -> None:
+    """Drop :func:`cached_marker_options`' memory (at the end of a run)."""
+    _parsed.clear()
 
 
 def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:

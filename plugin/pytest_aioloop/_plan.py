@@ -6,6 +6,7 @@ import inspect
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, Final, Literal, final
 
 import pytest
@@ -14,7 +15,7 @@ import aioloop
 from aioloop import Backend
 
 from . import _compat
-from ._marker import MARKER, MarkerError, MarkerOptions, marker_options
+from ._marker import MARKER, MarkerError, MarkerOptions, cached_marker_options
 from ._scopes import ScopeError, ScopeNode, scope_node
 from ._settings import Settings
 
@@ -39,8 +40,25 @@ POLICY_FIXTURE: Final = "event_loop_policy"
 AsyncKind = Literal["coroutine", "asyncgen", "hypothesis"]
 
 
+_CO_COROUTINE: Final = inspect.CO_COROUTINE
+_CO_ASYNC_GENERATOR: Final = inspect.CO_ASYNC_GENERATOR
+#: Attributes that make a plain function async for inspect or hypothesis.
+_ASYNC_MARKS: Final = ("hypothesis", "_is_coroutine_marker")
+
+
 def async_kind(obj: object) -> AsyncKind | None:
     """What kind of async callable a test function is, if any."""
+    if type(obj) is FunctionType:
+        # What inspect would say of a plain function, read straight off its
+        # code: this runs for every test, sync ones included.
+        flags = obj.__code__.co_flags
+        if flags & _CO_COROUTINE:
+            return "coroutine"
+        if flags & _CO_ASYNC_GENERATOR:
+            return "asyncgen"
+        attrs = obj.__dict__
+        if not attrs or not any(name in attrs for name in _ASYNC_MARKS):
+            return None
     if isinstance(obj, staticmethod):
         obj = obj.__func__
     if inspect.iscoroutinefunction(obj):
@@ -299,7 +317,7 @@ def backend_param(item: pytest.Item) -> BackendParam | None:
 
 def options_for(item: pytest.Item) -> MarkerOptions:
     try:
-        return marker_options(item.iter_markers(MARKER), item.nodeid)
+        return cached_marker_options(list(item.iter_markers(MARKER)), item.nodeid)
     except MarkerError as exc:
         message = str(exc)
     pytest.fail(message, pytrace=False)

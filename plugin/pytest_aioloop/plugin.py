@@ -7,6 +7,7 @@ private modules beside this one.
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.util
 import inspect
 import sys
@@ -43,7 +44,7 @@ from ._fixtures import (
     unused_udp_port_factory as unused_udp_port_factory,
 )
 from ._hookspecs import LoopFactoryHooks, PytestAsyncioHooks
-from ._marker import MARKER, MarkerError, marker_options
+from ._marker import MARKER, MarkerError, cached_marker_options, forget_parsed_marks
 from ._plan import (
     BACKEND_FIXTURE,
     POLICY_FIXTURE,
@@ -177,6 +178,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
     if state is not None:
         state.scopes.close_all()
+    forget_parsed_marks()
     # The SIGINT handler the first loop of the run installed goes away with it.
     runner_module = sys.modules.get(f"{__package__}._runner")
     if runner_module is not None:
@@ -231,8 +233,16 @@ def plan_of(item: pytest.Item) -> Plan:
     return plan_for(item, state.settings, state.run)
 
 
+#: The mark auto mode gives unmarked async tests: one object for all of them,
+#: so that their marks are read once (see cached_marker_options).
+_AUTO_MARK: Final = getattr(pytest.mark, MARKER)
+
+
 def pytest_itemcollected(item: pytest.Item) -> None:
-    if not isinstance(item, pytest.Function) or async_kind(item.obj) is None:
+    if not isinstance(item, pytest.Function):
+        return
+    kind = async_kind(item.obj)
+    if kind is None:
         return
     cls = item.cls
     if cls is not None and issubclass(cls, unittest.TestCase):
@@ -243,8 +253,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
             item, item.fixturenames
         ):
             return
-        item.add_marker(MARKER)
-    item.stash[ASYNC_TEST_KEY] = True
+        item.add_marker(_AUTO_MARK)
+    item.stash[ASYNC_TEST_KEY] = kind
     # "-k uvloop" selects every test that runs on uvloop, also those whose
     # ids do not name the backend (one backend for that test).
     param = backend_param(item)
@@ -296,13 +306,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if kind is None or kind == "asyncgen":
         return
     state = definition.config.stash[_STATE]
-    if definition.get_closest_marker(MARKER) is None and (
+    marks = list(definition.iter_markers(MARKER))
+    if not marks and (
         state.settings.mode is not Mode.AUTO
         or owned_by_other_plugin(definition, metafunc.fixturenames)
     ):
         return
     try:
-        options = marker_options(definition.iter_markers(MARKER), definition.nodeid)
+        options = cached_marker_options(marks, definition.nodeid)
         params = backend_params(
             definition,
             options,
@@ -342,14 +353,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    if not pyfuncitem.stash.get(ASYNC_TEST_KEY, False) and (
-        # Every mark's name is a keyword of the node: a cheap test that lets
-        # sync tests through; a hit is checked against the marks themselves.
-        MARKER not in pyfuncitem.keywords
-        or pyfuncitem.get_closest_marker(MARKER) is None
-    ):
-        return None
-    kind = async_kind(pyfuncitem.obj)
+    kind = pyfuncitem.stash.get(ASYNC_TEST_KEY, None)
+    if kind is None:
+        # Not an async test of ours at collection; it may have been marked
+        # since. Every mark's name is a keyword of the node: a cheap test that
+        # lets sync tests through; a hit is checked against the marks.
+        if (
+            MARKER not in pyfuncitem.keywords
+            or pyfuncitem.get_closest_marker(MARKER) is None
+        ):
+            return None
+        kind = async_kind(pyfuncitem.obj)
     if kind is None:
         pyfuncitem.warn(
             pytest.PytestWarning(
@@ -360,10 +374,18 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         )
         return None
     state = pyfuncitem.config.stash[_STATE]
-    from ._execute import run_test  # asyncio, only once an async test runs
-
-    run_test(pyfuncitem, kind, state.settings, state.run, state.scopes, state.reporter)
+    execute = sys.modules.get(_EXECUTE)
+    if execute is None:
+        # asyncio, only once an async test runs. (Looked up each time rather
+        # than kept: pytester's in-process runs drop the modules they import.)
+        execute = importlib.import_module(_EXECUTE)
+    execute.run_test(
+        pyfuncitem, kind, state.settings, state.run, state.scopes, state.reporter
+    )
     return True
+
+
+_EXECUTE: Final = f"{__package__}._execute"
 
 
 def _fixture_kind(function: Any) -> str | None:
