@@ -35,6 +35,7 @@ def _run(
     label: str,
     root: Any = None,
     policy: Any = None,
+    last: bool = False,
 ) -> Any:
     __tracebackhide__ = True
     import asyncio
@@ -50,11 +51,21 @@ def _run(
     try:
         if policy is None:
             return runner.run(
-                coro, context=context, timeout=timeout, label=label, root=root
+                coro,
+                context=context,
+                timeout=timeout,
+                label=label,
+                root=root,
+                last=last,
             )
         with _global_policy(policy):
             return runner.run(
-                coro, context=context, timeout=timeout, label=label, root=root
+                coro,
+                context=context,
+                timeout=timeout,
+                label=label,
+                root=root,
+                last=last,
             )
     except RunFailed as exc:  # a timeout, a stopped loop: the message says it
         message = str(exc)
@@ -115,6 +126,7 @@ def run_test(
                 timeout=plan.timeout,
                 policy=plan.policy,
                 label=label,
+                last=fresh,
             )
     except BaseException:
         failed = True

@@ -325,9 +325,8 @@ def options_for(item: pytest.Item) -> MarkerOptions:
 
 def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
     """The loop plan of ``item``, made once (after collection hooks are done)."""
-    plan = item.stash.get(PLAN_KEY, None)
-    if plan is not None:
-        return plan
+    if PLAN_KEY in item.stash:
+        return item.stash[PLAN_KEY]
     options = options_for(item)
     scope = options.loop_scope or settings.default_test_loop_scope
     try:

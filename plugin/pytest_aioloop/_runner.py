@@ -254,6 +254,7 @@ class _Job:
         "done",
         "error",
         "label",
+        "last",
         "result",
         "root",
         "timeout",
@@ -267,8 +268,10 @@ class _Job:
         root: Any,
         label: str,
         done: asyncio.Future[None],
+        last: bool,
     ) -> None:
         self.coro = coro
+        self.last = last
         self.context = context
         self.timeout = timeout
         self.root = root
@@ -381,6 +384,7 @@ class LoopRunner:
         "_busy",
         "_closed",
         "_closing",
+        "_finished",
         "_holds",
         "_jobs",
         "_loop",
@@ -409,6 +413,8 @@ class LoopRunner:
         self._on_close: list[Callable[[], object]] = []
         self._closing = False
         self._closed = False
+        #: The last call did what closing does on the loop (see run(last=)).
+        self._finished = False
         self._abandoned = False
         self._busy = False
         # On a shared loop, the tasks a call (a test, a fixture's setup or
@@ -493,7 +499,31 @@ class LoopRunner:
                 job.error = exc
             finally:
                 self._busy = False
-                job.done.set_result(None)
+            if job.last and not jobs and self._holds <= 0:
+                await self._finish_in_run()
+            job.done.set_result(None)
+
+    async def _finish_in_run(self) -> None:
+        # The call before close(): when it left nothing pending, shut down
+        # async generators and the default executor now, in the call's own
+        # loop run, so that close() only has to close the loop (one loop run
+        # fewer for a test's own loop; uvloop's runs are not cheap).
+        loop = self._loop
+        me = self._worker
+        for task in asyncio.all_tasks(loop):
+            if task is not me:
+                return  # close() cancels and reports them first
+        try:
+            if not _nothing_to_shut_down(loop):
+                await loop.shutdown_asyncgens()
+                await loop.shutdown_default_executor()
+        except asyncio.CancelledError:
+            return  # Ctrl-C: close() does it all
+        except Exception as exc:
+            self.problems.append(
+                _close_failed(f"closing the {self.label} event loop", exc)
+            )
+        self._finished = True
 
     async def _run_job(self, job: _Job) -> Any:
         awaitable = _InContext(job.coro, job.context)
@@ -522,8 +552,12 @@ class LoopRunner:
         timeout: float | None = None,
         root: Any = None,
         label: str = "test",
+        last: bool = False,
     ) -> Any:
         """Run ``coro`` to completion in the worker task and return its result.
+
+        ``last``: :meth:`close` comes right after this call; what closing can
+        do on the loop is done at the end of this call's loop run.
 
         Raises what the coroutine raised; :class:`TimeoutExpired` when
         ``timeout`` expires; :class:`LoopStopped` when the loop is stopped
@@ -549,7 +583,8 @@ class LoopRunner:
             # a test that stopped the loop): serve from a new one.
             self._wake = None
             self._worker = loop.create_task(self._serve(), name="aioloop-worker")
-        job = _Job(coro, context, timeout, root, label, loop.create_future())
+        self._finished = False
+        job = _Job(coro, context, timeout, root, label, loop.create_future(), last)
         self._jobs.append(job)
         wake = self._wake
         if wake is not None and not wake.done():
@@ -642,6 +677,9 @@ class LoopRunner:
         self, loop: asyncio.AbstractEventLoop, problems: list[LoopProblem]
     ) -> None:
         worker = self._worker
+        if self._finished and (worker is None or worker.done()):
+            loop.close()  # the last call left nothing to do (run(last=))
+            return
         wake = self._wake
         if worker is not None and not worker.done():
             if self._busy:

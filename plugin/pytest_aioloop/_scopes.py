@@ -136,7 +136,7 @@ class LoopScopes:
             assert runner is not None
             pytest.fail(_closed_message(node.nodeid, runner.label), pytrace=False)
 
-    def check_after_test(self, nodeid: str) -> None:
+    def check_after_test(self, item: pytest.Item) -> None:
         """After a test and its teardown: the current loop must still be open
         and current. A closed one fails the test (the next test gets a new
         one); one replaced by another loop is put back with a warning; one
@@ -144,6 +144,7 @@ class LoopScopes:
         loop = self._current
         if loop is None:
             return
+        nodeid = item.nodeid
         if loop.is_closed():
             key = next((k for k, r in self._runners.items() if r.loop is loop), None)
             if key is None:

@@ -353,7 +353,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    kind = pyfuncitem.stash.get(ASYNC_TEST_KEY, None)
+    # (``in`` first: Stash.get raises and catches a KeyError on a miss, and
+    # most tests of a run miss here and below.)
+    stash = pyfuncitem.stash
+    kind = stash[ASYNC_TEST_KEY] if ASYNC_TEST_KEY in stash else None  # noqa: SIM401
     if kind is None:
         # Not an async test of ours at collection; it may have been marked
         # since. Every mark's name is a keyword of the node: a cheap test that
@@ -410,7 +413,7 @@ def _make_test_loop_current(
     # left for the test to fail on (raised here, it would break pytest's
     # fixture state).
     item = _compat.requesting_item(request)
-    if not item.stash.get(ASYNC_TEST_KEY, False):
+    if ASYNC_TEST_KEY not in item.stash:
         return
     try:
         plan = plan_of(item)
@@ -426,7 +429,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     # After the test's own teardown: a loop it closed or replaced is told of.
     state = item.config.stash.get(_STATE, None)
     if state is not None:
-        state.scopes.check_after_test(item.nodeid)
+        state.scopes.check_after_test(item)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -426,3 +426,64 @@ def test_xunit_setup_functions_find_the_scope_loop_current(
         """
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_a_tests_own_loop_is_finished_when_its_test_returns(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    # A loop no fixture used closes right after its test; its async
+    # generators and default executor are shut down first (in the test's own
+    # loop run when it left no task behind), and what fails there is the
+    # test's.
+    pytester.makepyfile(
+        test_a="""
+        import asyncio
+        import threading
+
+        import pytest
+
+        STATE = {}
+
+        async def generator():
+            try:
+                yield 1
+                yield 2
+            finally:
+                STATE["generator closed"] = True
+
+        async def breaks_on_close():
+            try:
+                yield 1
+            finally:
+                raise RuntimeError("generator broke while closing")
+
+        @pytest.mark.asyncio
+        async def test_leaves_a_generator_and_a_thread():
+            loop = asyncio.get_running_loop()
+            STATE["loop"] = loop
+            STATE["generator"] = generator()
+            await STATE["generator"].__anext__()
+            STATE["thread"] = await loop.run_in_executor(
+                None, threading.current_thread
+            )
+
+        @pytest.mark.asyncio
+        async def test_leaves_a_generator_that_breaks():
+            STATE["broken"] = breaks_on_close()
+            await STATE["broken"].__anext__()
+
+        def test_everything_was_finished():
+            assert STATE["loop"].is_closed()
+            assert STATE["generator closed"]
+            assert not STATE["thread"].is_alive()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_a.py::test_leaves_a_generator_that_breaks: lost exception: "
+            "*closing of asynchronous generator*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*test_leaves_a_generator_and_a_thread:*")
