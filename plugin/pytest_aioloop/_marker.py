@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Final, final
 
 import pytest
@@ -35,13 +34,25 @@ class MarkerError(Exception):
 
 
 @final
-@dataclass(frozen=True, slots=True)
 class MarkerOptions:
-    loop_scope: LoopScope | None = None
-    backends: tuple[str, ...] | None = None
-    loop_factories: tuple[str, ...] | None = None
-    timeout: float | None = None
-    debug: bool | None = None
+    """A test's merged marker keywords (not to be changed: shared by tests)."""
+
+    # A plain class: a dataclass costs ~0.5 ms to define, at every start-up.
+    __slots__ = ("backends", "debug", "loop_factories", "loop_scope", "timeout")
+
+    def __init__(
+        self,
+        loop_scope: LoopScope | None = None,
+        backends: tuple[str, ...] | None = None,
+        loop_factories: tuple[str, ...] | None = None,
+        timeout: float | None = None,
+        debug: bool | None = None,
+    ) -> None:
+        self.loop_scope = loop_scope
+        self.backends = backends
+        self.loop_factories = loop_factories
+        self.timeout = timeout
+        self.debug = debug
 
 
 NO_OPTIONS: Final = MarkerOptions()
@@ -99,15 +110,17 @@ def _check(mark: pytest.Mark, where: str) -> None:
 _parsed: dict[tuple[int, ...], tuple[tuple[pytest.Mark, ...], MarkerOptions]] = {}
 
 
-def cached_marker_options(marks: Sequence[pytest.Mark], where: str) -> MarkerOptions:
-    """:func:`marker_options`, read once per set of marks."""
+def cached_marker_options(
+    marks: Sequence[pytest.Mark], node: pytest.Item | pytest.Collector
+) -> MarkerOptions:
+    """:func:`marker_options` of ``node``'s marks, read once per set of marks."""
     if not marks:
         return NO_OPTIONS
     key = tuple(map(id, marks))
     known = _parsed.get(key)
     if known is not None:
         return known[1]
-    options = marker_options(marks, where)
+    options = marker_options(marks, node.nodeid)
     _parsed[key] = (tuple(marks), options)
     return options
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import FunctionType
 from typing import TYPE_CHECKING, Any, Final, Literal, final
 
@@ -84,13 +83,31 @@ def owned_by_other_plugin(node: pytest.Item, fixturenames: list[str]) -> bool:
 
 
 @final
-@dataclass(frozen=True, slots=True)
 class BackendParam:
-    """The value a test's backend parameter carries."""
+    """The value a test's backend parameter carries (equal by value: tests
+    of one backend share it; see pytest_collection_modifyitems)."""
 
-    name: str
-    backend: Backend | None
-    error: str | None = None
+    # Plain classes here rather than dataclasses: a dataclass costs ~0.5 ms
+    # to define, which every run pays at start-up.
+    __slots__ = ("backend", "error", "name")
+
+    def __init__(
+        self, name: str, backend: Backend | None, error: str | None = None
+    ) -> None:
+        self.name = name
+        self.backend = backend
+        self.error = error
+
+    def _key(self) -> tuple[str, Backend | None, str | None]:
+        return (self.name, self.backend, self.error)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BackendParam):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def __repr__(self) -> str:
         return self.name
@@ -293,16 +310,28 @@ def backend_params(
 
 
 @final
-@dataclass(frozen=True, slots=True)
 class Plan:
-    node: ScopeNode
-    scope: str
-    backend: Backend
-    timeout: float | None
-    debug: bool
-    #: An overridden event_loop_policy: installed as the global policy while
-    #: the test and its fixtures run, as pytest-asyncio does.
-    policy: asyncio.AbstractEventLoopPolicy | None = None
+    """Where and how a test runs (made once per test; not to be changed)."""
+
+    __slots__ = ("backend", "debug", "node", "policy", "scope", "timeout")
+
+    def __init__(
+        self,
+        node: ScopeNode,
+        scope: str,
+        backend: Backend,
+        timeout: float | None,
+        debug: bool,
+        policy: asyncio.AbstractEventLoopPolicy | None = None,
+    ) -> None:
+        self.node = node
+        self.scope = scope
+        self.backend = backend
+        self.timeout = timeout
+        self.debug = debug
+        #: An overridden event_loop_policy: installed as the global policy
+        #: while the test and its fixtures run, as pytest-asyncio does.
+        self.policy = policy
 
 
 PLAN_KEY: Final = pytest.StashKey[Plan]()
@@ -317,7 +346,7 @@ def backend_param(item: pytest.Item) -> BackendParam | None:
 
 def options_for(item: pytest.Item) -> MarkerOptions:
     try:
-        return cached_marker_options(list(item.iter_markers(MARKER)), item.nodeid)
+        return cached_marker_options(list(item.iter_markers(MARKER)), item)
     except MarkerError as exc:
         message = str(exc)
     pytest.fail(message, pytrace=False)

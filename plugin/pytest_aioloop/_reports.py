@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import sys
 import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, final
 
 import pytest
@@ -33,10 +32,12 @@ AioloopLeakWarning.__module__ = "pytest_aioloop"
 
 
 @final
-@dataclass(frozen=True, slots=True)
 class Entry:
-    where: str
-    problem: LoopProblem
+    __slots__ = ("problem", "where")
+
+    def __init__(self, where: str, problem: LoopProblem) -> None:
+        self.where = where
+        self.problem = problem
 
 
 _KIND_TITLES: Final = {

@@ -144,14 +144,13 @@ class LoopScopes:
         loop = self._current
         if loop is None:
             return
-        nodeid = item.nodeid
         if loop.is_closed():
             key = next((k for k, r in self._runners.items() if r.loop is loop), None)
             if key is None:
                 return
             label = self._runners[key].label
             self.close(*key)
-            pytest.fail(_closed_message(nodeid, label), pytrace=False)
+            pytest.fail(_closed_message(item.nodeid, label), pytrace=False)
         actual = _get_event_loop()
         if actual is loop:
             return
@@ -162,7 +161,7 @@ class LoopScopes:
             )
             warnings.warn(
                 pytest.PytestWarning(
-                    f"{nodeid} replaced the current event loop (asyncio."
+                    f"{item.nodeid} replaced the current event loop (asyncio."
                     f"set_event_loop) while the loop of {label} was current; it "
                     f"was put back. Close your own loop without making it current, "
                     f"or use asyncio.Runner."

@@ -13,7 +13,6 @@ import inspect
 import sys
 import unittest
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any, Final, final
 
 import pytest
@@ -70,13 +69,21 @@ _MARKER_HELP: Final = (
 
 
 @final
-@dataclass(slots=True)
 class _State:
-    settings: Settings
-    run: RunBackends
-    scopes: LoopScopes
-    reporter: Reporter
-    policy_used: bool = False
+    __slots__ = ("policy_used", "reporter", "run", "scopes", "settings")
+
+    def __init__(
+        self,
+        settings: Settings,
+        run: RunBackends,
+        scopes: LoopScopes,
+        reporter: Reporter,
+    ) -> None:
+        self.settings = settings
+        self.run = run
+        self.scopes = scopes
+        self.reporter = reporter
+        self.policy_used = False
 
 
 _STATE: Final = pytest.StashKey[_State]()
@@ -244,8 +251,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     kind = async_kind(item.obj)
     if kind is None:
         return
-    cls = item.cls
-    if cls is not None and issubclass(cls, unittest.TestCase):
+    parent = item.parent
+    if isinstance(parent, pytest.Class) and issubclass(parent.obj, unittest.TestCase):
         return  # unittest runs its own async tests (IsolatedAsyncioTestCase)
     if item.get_closest_marker(MARKER) is None:
         state = item.config.stash[_STATE]
@@ -313,7 +320,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     ):
         return
     try:
-        options = cached_marker_options(marks, definition.nodeid)
+        options = cached_marker_options(marks, definition)
         params = backend_params(
             definition,
             options,
