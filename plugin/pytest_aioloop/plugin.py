@@ -86,7 +86,10 @@ class _State:
         self.policy_used = False
 
 
-_STATE: Final = pytest.StashKey[_State]()
+#: Each configured run's state. (A dict keyed by the config rather than the
+#: config's stash: it is read in every per-test hook, and a stash lookup
+#: costs two Python calls.)
+_STATES: Final[dict[pytest.Config, _State]] = {}
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -167,7 +170,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER_HELP)
     settings = read_settings(config)
     reporter = Reporter(settings.leaks)
-    config.stash[_STATE] = _State(
+    _STATES[config] = _State(
         settings=settings,
         run=RunBackends(
             settings.backends,
@@ -182,7 +185,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    state = config.stash.get(_STATE, None)
+    state = _STATES.pop(config, None)
     if state is not None:
         state.scopes.close_all()
     forget_parsed_marks()
@@ -196,7 +199,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
     # Scopes still open now (an interrupted run) are closed outside any test:
     # their problems can only be summarised.
-    state = session.config.stash.get(_STATE, None)
+    state = _STATES.get(session.config)
     if state is not None:
         state.reporter.outside_tests = True
     try:
@@ -214,14 +217,14 @@ _WORKER_PROBLEMS: Final = "aioloop_problems"
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
     # xdist controller: take the problems a worker found, for the summary
-    state = node.config.stash.get(_STATE, None)
+    state = _STATES.get(node.config)
     problems = getattr(node, "workeroutput", {}).get(_WORKER_PROBLEMS)
     if state is not None and problems:
         state.reporter.add_from_wire(problems)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    state = config.stash[_STATE]
+    state = _STATES[config]
     settings = state.settings
     backends = ", ".join(b.describe() for b in state.run.selected)
     extras = []
@@ -236,7 +239,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def plan_of(item: pytest.Item) -> Plan:
-    state = item.config.stash[_STATE]
+    state = _STATES[item.config]
     return plan_for(item, state.settings, state.run)
 
 
@@ -255,7 +258,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     if isinstance(parent, pytest.Class) and issubclass(parent.obj, unittest.TestCase):
         return  # unittest runs its own async tests (IsolatedAsyncioTestCase)
     if item.get_closest_marker(MARKER) is None:
-        state = item.config.stash[_STATE]
+        state = _STATES[item.config]
         if state.settings.mode is not Mode.AUTO or owned_by_other_plugin(
             item, item.fixturenames
         ):
@@ -268,7 +271,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     if param is not None:
         item.extra_keyword_matches.add(param.name)
         return
-    run = item.config.stash[_STATE].run
+    run = _STATES[item.config].run
     if not run.honour_global_policy and not policy_overridden(item):
         item.extra_keyword_matches.add(run.names[0])
 
@@ -312,7 +315,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     kind = async_kind(definition.obj)
     if kind is None or kind == "asyncgen":
         return
-    state = definition.config.stash[_STATE]
+    state = _STATES[definition.config]
     marks = list(definition.iter_markers(MARKER))
     if not marks and (
         state.settings.mode is not Mode.AUTO
@@ -383,7 +386,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
             )
         )
         return None
-    state = pyfuncitem.config.stash[_STATE]
+    state = _STATES[pyfuncitem.config]
     execute = sys.modules.get(_EXECUTE)
     if execute is None:
         # asyncio, only once an async test runs. (Looked up each time rather
@@ -425,7 +428,7 @@ def _make_test_loop_current(
     try:
         plan = plan_of(item)
         if LOOP_SCOPES.index(plan.scope) >= LOOP_SCOPES.index(fixturedef.scope):
-            state = item.config.stash[_STATE]
+            state = _STATES[item.config]
             state.scopes.runner(plan.node, plan.backend, debug=plan.debug)
     except (Exception, pytest.fail.Exception):
         return
@@ -434,7 +437,7 @@ def _make_test_loop_current(
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     # After the test's own teardown: a loop it closed or replaced is told of.
-    state = item.config.stash.get(_STATE, None)
+    state = _STATES.get(item.config)
     if state is not None:
         state.scopes.check_after_test(item)
 
@@ -448,7 +451,7 @@ def pytest_fixture_setup(
         _make_test_loop_current(fixturedef, request)
         return (yield)
     declared = fixture_loop_scope(fixturedef.func)
-    state = request.config.stash[_STATE]
+    state = _STATES[request.config]
     settings = state.settings
     if declared is False:
         if settings.mode is not Mode.AUTO:
@@ -486,7 +489,7 @@ def pytest_fixture_setup(
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
-    state = config.stash.get(_STATE, None)
+    state = _STATES.get(config)
     if state is None:
         return
     lines = state.reporter.summary_lines(verbose=terminalreporter.verbosity > 0)
