@@ -291,6 +291,10 @@ def setup_async_fixture(
 
         def teardown() -> None:
             __tracebackhide__ = True
+            # Released before the teardown is queued, not after it ran: the
+            # worker then ends at the end of the teardown's own loop run when
+            # nothing else holds it, instead of in one more run at close.
+            runner.release()
             try:
                 step(generator.__anext__(), context, "teardown of", generator)
             except StopAsyncIteration:
@@ -303,7 +307,6 @@ def setup_async_fixture(
                     pytrace=False,
                 )
             finally:
-                runner.release()
                 _reset(tokens)
 
         request.addfinalizer(teardown)
