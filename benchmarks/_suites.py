@@ -48,6 +48,10 @@ class Suite:
     #: trivial coroutine on it and closes it: the least any function-loop
     #: plugin can cost, measured inside pytest rather than in a tight loop.
     bare_loop: bool = False
+    #: With ``bare_loop``: the loop is made once for the run and kept, and
+    #: each test body only runs one trivial coroutine on it: the floor of a
+    #: shared (module or session) loop.
+    shared_loop: bool = False
 
     def count(self, n: int) -> int:
         return self.fixed_count if self.fixed_count is not None else self.scale * n
@@ -90,6 +94,15 @@ SUITES: tuple[Suite, ...] = (
         "sync",
         floor="sync",
         bare_loop=True,
+    ),
+    Suite(
+        "run-floor",
+        "sync tests whose body runs one trivial coroutine on a loop kept for "
+        "the run (no plugin involved): the floor of a shared loop",
+        "sync",
+        floor="sync",
+        bare_loop=True,
+        shared_loop=True,
     ),
     Suite("function", "async tests, function loop", "async", floor="sync"),
     Suite(
@@ -223,6 +236,25 @@ def bare_loop():
         loop.close()
 
 
+_kept = []
+
+
+def run_on_kept_loop():
+    """What the least a shared-loop plugin does costs: one trivial coroutine
+    run on a loop of BACKEND made once (closed at exit)."""
+    if not _kept:
+        import atexit
+
+        if BACKEND == "uvloop":
+            import uvloop
+
+            _kept.append(uvloop.new_event_loop())
+        else:
+            _kept.append(asyncio.new_event_loop())
+        atexit.register(_kept[0].close)
+    _kept[0].run_until_complete(_noop())
+
+
 async def _echo(reader, writer):
     writer.write(await reader.readline())
     await writer.drain()
@@ -333,7 +365,9 @@ def _test_function(suite: Suite, index: int, *, method: bool) -> str:
         params.append("shared_resource")
     prefix = "async def" if suite.kind == "async" else "def"
     body = "await _bench.real_work()" if suite.real_work else "pass"
-    if suite.bare_loop:
+    if suite.bare_loop and suite.shared_loop:
+        body = "_bench.run_on_kept_loop()"
+    elif suite.bare_loop:
         body = "_bench.bare_loop()"
     return f"{prefix} test_{index}({', '.join(params)}):\n    {body}\n"
 
