@@ -15,7 +15,9 @@ __all__ = [
     "MarkerOptions",
     "cached_marker_options",
     "forget_parsed_marks",
+    "is_marked",
     "marker_options",
+    "marks_of",
 ]
 
 MARKER: Final = "asyncio"
@@ -102,6 +104,31 @@ def _check(mark: pytest.Mark, where: str) -> None:
                 f"{where}: mark.asyncio got an invalid loop scope {value!r}; "
                 f"valid scopes: {', '.join(LOOP_SCOPES)}."
             )
+
+
+def marks_of(node: pytest.Item | pytest.Collector) -> list[pytest.Mark]:
+    """The ``asyncio`` marks of ``node``, closest first: ``node.iter_markers(
+    MARKER)`` as a plain loop (it runs for every async test, at collection and
+    at call, and pytest's generators cost several times as much)."""
+    marks: list[pytest.Mark] = []
+    current: pytest.Item | pytest.Collector | None = node
+    while current is not None:
+        for mark in current.own_markers:
+            if mark.name == MARKER:
+                marks.append(mark)
+        current = current.parent
+    return marks
+
+
+def is_marked(node: pytest.Item | pytest.Collector) -> bool:
+    """Whether ``node`` or a parent has an ``asyncio`` mark (see marks_of)."""
+    current: pytest.Item | pytest.Collector | None = node
+    while current is not None:
+        for mark in current.own_markers:
+            if mark.name == MARKER:
+                return True
+        current = current.parent
+    return False
 
 
 #: Parsed marks, by the identity of the marks a test has, closest first (the

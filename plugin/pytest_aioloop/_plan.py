@@ -14,7 +14,7 @@ import aioloop
 from aioloop import Backend
 
 from . import _compat
-from ._marker import MARKER, MarkerError, MarkerOptions, cached_marker_options
+from ._marker import MarkerError, MarkerOptions, cached_marker_options, marks_of
 from ._scopes import ScopeError, ScopeNode, scope_node
 from ._settings import Settings
 
@@ -346,7 +346,7 @@ def backend_param(item: pytest.Item) -> BackendParam | None:
 
 def options_for(item: pytest.Item) -> MarkerOptions:
     try:
-        return cached_marker_options(list(item.iter_markers(MARKER)), item)
+        return cached_marker_options(marks_of(item), item)
     except MarkerError as exc:
         message = str(exc)
     pytest.fail(message, pytrace=False)

@@ -43,7 +43,14 @@ from ._fixtures import (
     unused_udp_port_factory as unused_udp_port_factory,
 )
 from ._hookspecs import LoopFactoryHooks, PytestAsyncioHooks
-from ._marker import MARKER, MarkerError, cached_marker_options, forget_parsed_marks
+from ._marker import (
+    MARKER,
+    MarkerError,
+    cached_marker_options,
+    forget_parsed_marks,
+    is_marked,
+    marks_of,
+)
 from ._plan import (
     BACKEND_FIXTURE,
     POLICY_FIXTURE,
@@ -257,7 +264,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     parent = item.parent
     if isinstance(parent, pytest.Class) and issubclass(parent.obj, unittest.TestCase):
         return  # unittest runs its own async tests (IsolatedAsyncioTestCase)
-    if item.get_closest_marker(MARKER) is None:
+    if not is_marked(item):
         state = _STATES[item.config]
         if state.settings.mode is not Mode.AUTO or owned_by_other_plugin(
             item, item.fixturenames
@@ -316,7 +323,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if kind is None or kind == "asyncgen":
         return
     state = _STATES[definition.config]
-    marks = list(definition.iter_markers(MARKER))
+    marks = marks_of(definition)
     if not marks and (
         state.settings.mode is not Mode.AUTO
         or owned_by_other_plugin(definition, metafunc.fixturenames)
@@ -369,12 +376,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     kind = stash[ASYNC_TEST_KEY] if ASYNC_TEST_KEY in stash else None  # noqa: SIM401
     if kind is None:
         # Not an async test of ours at collection; it may have been marked
-        # since. Every mark's name is a keyword of the node: a cheap test that
-        # lets sync tests through; a hit is checked against the marks.
-        if (
-            MARKER not in pyfuncitem.keywords
-            or pyfuncitem.get_closest_marker(MARKER) is None
-        ):
+        # since.
+        if not is_marked(pyfuncitem):
             return None
         kind = async_kind(pyfuncitem.obj)
     if kind is None:
