@@ -77,9 +77,16 @@ _OTHER_MARKERS: Final = ("anyio", "trio")
 
 def owned_by_other_plugin(node: pytest.Item, fixturenames: list[str]) -> bool:
     """A test that anyio's or trio's plugin runs; auto mode leaves it alone."""
-    if any(node.get_closest_marker(name) is not None for name in _OTHER_MARKERS):
+    if "anyio_backend" in fixturenames:
         return True
-    return "anyio_backend" in fixturenames
+    # (one plain walk up the tree: this runs for every async test in auto mode)
+    current: pytest.Item | pytest.Collector | None = node
+    while current is not None:
+        for mark in current.own_markers:
+            if mark.name in _OTHER_MARKERS:
+                return True
+        current = current.parent
+    return False
 
 
 @final
@@ -339,7 +346,10 @@ PLAN_KEY: Final = pytest.StashKey[Plan]()
 
 def backend_param(item: pytest.Item) -> BackendParam | None:
     """The backend parameter ``item`` was parametrized with, if any."""
-    callspec = getattr(item, "callspec", None)
+    # pytest sets ``callspec`` on parametrized tests only; reading the instance
+    # dict spares the AttributeError that getattr() would raise (and catch)
+    # for every other test.
+    callspec = vars(item).get("callspec")
     param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
     return param if isinstance(param, BackendParam) else None
 
