@@ -499,9 +499,11 @@ class LoopRunner:
                 job.error = exc
             finally:
                 self._busy = False
-            if job.last and not jobs and self._holds <= 0:
-                await self._finish_in_run()
-            job.done.set_result(None)
+            try:
+                if job.last and not jobs and self._holds <= 0:
+                    await self._finish_in_run()
+            finally:
+                job.done.set_result(None)
 
     async def _finish_in_run(self) -> None:
         # The call before close(): when it left nothing pending, shut down
@@ -611,20 +613,21 @@ class LoopRunner:
             if self._worker is not None:
                 self._worker.uncancel()
             raise KeyboardInterrupt
-        if self._started_by is not None:
-            self._note_started(label)
+        started_by = self._started_by
+        if started_by is not None:
+            self._note_started(started_by, label)
         if job.error is not None:
             error = job.error
             job.error = None
             raise error
         return job.result
 
-    def _note_started(self, label: str) -> None:
+    def _note_started(
+        self, started_by: weakref.WeakKeyDictionary[asyncio.Task[Any], str], label: str
+    ) -> None:
         # A task pending now that no earlier call was seen to leave pending was
         # started by this one (or by sync code between calls, which cannot be
         # told apart). One scan after the call, none before it.
-        started_by = self._started_by
-        assert started_by is not None
         worker = self._worker
         for task in asyncio.all_tasks(self._loop):
             if task is not worker and task not in started_by:

@@ -1,0 +1,243 @@
+"""Instructions per test: a cross-check of run.py's wall times that noise cannot move.
+
+    python benchmarks/instructions.py                        # the default suites
+    python benchmarks/instructions.py --suites function,module --plugins aioloop,asyncio
+    python benchmarks/instructions.py --in-place --sizes 2,4 --suites sync  # smoke
+
+Every (suite, backend, plugin) cell runs ``python -m pytest`` under
+``valgrind --tool=callgrind`` on the same generated files as run.py, at two
+sizes (default 20 and 220 tests). The difference in instructions divided by
+the difference in tests is what one more test costs, with start-up cancelled
+out; the small run minus that is the start-up cost. The count is the same run
+after run whatever else the machine does, so differences of a few percent can
+be read, which wall time on a shared machine cannot show.
+
+Instructions are not time: Python-heavy code runs fewer instructions per µs
+than C-heavy code. The "≈ µs" columns convert with the floor's own rate
+(instructions of the large floor run over its median wall time, measured here
+without valgrind): an estimate, for reading the targets of issue 7 against.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import _envs
+from _suites import NO_BACKEND, SUITES_BY_NAME, Suite
+from _suites import generate as generate_suite
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+DEFAULT_SUITES = (
+    "sync",
+    "loop-floor",
+    "run-floor",
+    "function",
+    "module",
+    "session",
+    "asyncgen-fixture",
+    "collect-async",
+)
+_SCRUBBED_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONDONTWRITEBYTECODE")
+_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    per_test: float  # instructions one more test costs
+    fixed: float  # instructions of start-up and everything not per test
+
+
+def _env(plugin: str, backend: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env["BENCH_PLUGIN"] = plugin
+    env["BENCH_BACKEND"] = "asyncio" if backend == NO_BACKEND else backend
+    return env
+
+
+def _command(interpreter: _envs.Interpreter, suite: Suite, backend: str) -> list[str]:
+    return interpreter.command(backend, suite.pytest_args)
+
+
+def _instructions(cmd: list[str], directory: Path, env: dict[str, str]) -> int:
+    # one run outside valgrind first: it writes the bytecode caches, so that
+    # the counted run does not compile anything
+    subprocess.run(cmd, cwd=directory, env=env, capture_output=True, check=False)
+    counted = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    match = _COLLECTED.search(counted.stderr)
+    if counted.returncode != 0 or match is None:
+        raise SystemExit(
+            f"{' '.join(cmd)} in {directory} failed under valgrind "
+            f"(exit {counted.returncode}):\n{counted.stdout[-2000:]}"
+            f"{counted.stderr[-2000:]}"
+        )
+    return int(match.group(1))
+
+
+def _count(
+    interpreter: _envs.Interpreter,
+    suite: Suite,
+    backend: str,
+    sizes: tuple[int, int],
+    root: Path,
+) -> Count:
+    totals = []
+    for size in sizes:
+        where = root / f"{interpreter.plugin.key}-{backend}-{size}"
+        directory = generate_suite(suite, size, max(1, min(10, size)), where)
+        cmd = _command(interpreter, suite, backend)
+        totals.append(
+            _instructions(cmd, directory, _env(interpreter.plugin.key, backend))
+        )
+    small, large = (suite.count(size) for size in sizes)
+    per_test = (totals[1] - totals[0]) / (large - small)
+    return Count(per_test, totals[0] - per_test * small)
+
+
+def _floor_rate(
+    interpreter: _envs.Interpreter, size: int, runs: int, root: Path
+) -> float:
+    """Instructions per µs of the sync floor: its count over its wall time."""
+    suite = SUITES_BY_NAME["sync"]
+    directory = generate_suite(suite, size, 10, root / "rate")
+    cmd = _command(interpreter, suite, NO_BACKEND)
+    env = _env("none", NO_BACKEND)
+    total = _instructions(cmd, directory, env)
+    walls = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=directory, env=env, capture_output=True, check=True)
+        walls.append(time.perf_counter() - start)
+    return total / (statistics.median(walls) * 1e6)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--suites", default=",".join(DEFAULT_SUITES))
+    parser.add_argument("--backends", default="asyncio,uvloop")
+    parser.add_argument("--plugins", default="aioloop,asyncio")
+    parser.add_argument("--sizes", default="20,220", help="two test counts")
+    parser.add_argument("--in-place", action="store_true", help="current python")
+    parser.add_argument("--venvs", type=Path, default=HERE / ".venvs")
+    parser.add_argument("--pytest", default="==9.*")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="valgrind runs at once (the counts do not depend on it)",
+    )
+    args = parser.parse_args(argv)
+
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed (Debian: apt install valgrind)")
+        return 2
+    small, large = (int(s) for s in args.sizes.split(","))
+    names = [s.strip() for s in args.suites.split(",") if s.strip()]
+    unknown = [n for n in names if n not in SUITES_BY_NAME]
+    if unknown:
+        parser.error(f"unknown suites {unknown}; known: {', '.join(SUITES_BY_NAME)}")
+    wanted_backends = {b.strip() for b in args.backends.split(",")}
+    plugins = [_envs.PLUGINS_BY_KEY[k.strip()] for k in args.plugins.split(",")]
+    if args.in_place:
+        interpreters = _envs.in_place(plugins)
+    else:
+        interpreters = _envs.build_venvs(
+            plugins, args.venvs, args.pytest, REPO, recreate=False
+        )
+    floor = interpreters[0]
+    measured = interpreters[1:]
+    labels = [i.plugin.label for i in measured]
+
+    root = Path(tempfile.mkdtemp(prefix="aioloop-instructions-"))
+    try:
+        rate = _floor_rate(floor, large, 3, root)
+        print(f"floor rate: {rate:.0f} instructions per µs (sync suite, wall time)")
+        sizes = (small, large)
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            floors = {
+                name: pool.submit(
+                    _count,
+                    floor,
+                    SUITES_BY_NAME[name],
+                    NO_BACKEND,
+                    sizes,
+                    root / f"floor-{name}",
+                )
+                for name in {SUITES_BY_NAME[n].floor for n in names}
+            }
+            pending = []
+            for name in names:
+                suite = SUITES_BY_NAME[name]
+                for backend in suite.backends_for():
+                    if backend != NO_BACKEND and backend not in wanted_backends:
+                        continue
+                    cells = [
+                        pool.submit(
+                            _count, i, suite, backend, sizes, root / f"{name}-{backend}"
+                        )
+                        for i in measured
+                    ]
+                    pending.append((name, backend, floors[suite.floor], cells))
+            rows = []
+            for name, backend, base, cells in pending:
+                rows.append((name, backend, base.result(), [c.result() for c in cells]))
+                print(f"  {name} / {backend} done", flush=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    header = ["suite", "backend", "floor kI/test"]
+    for label in labels:
+        header += [
+            f"{label} kI/test over floor",
+            f"{label} ≈ µs/test",
+            f"{label} start-up ≈ ms",
+        ]
+    if len(labels) > 1:
+        header.append(f"{labels[0]} ÷ {labels[1]} (over floor)")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, backend, base, cells in rows:
+        out = [name, backend, f"{base.per_test / 1e3:.0f}"]
+        for cell in cells:
+            over = cell.per_test - base.per_test
+            out += [
+                f"{over / 1e3:+.1f}",
+                f"{over / rate:+.0f}",
+                f"{(cell.fixed - base.fixed) / rate / 1e3:+.1f}",
+            ]
+        if len(cells) > 1:
+            first = cells[0].per_test - base.per_test
+            second = cells[1].per_test - base.per_test
+            out.append(f"{first / second:.2f}x" if second > 0 else "-")
+        lines.append("| " + " | ".join(out) + " |")
+    print()
+    print(
+        f"sizes {small} and {large} tests; versions: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(measured[0].versions.items()))
+    )
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
