@@ -7,9 +7,12 @@ Only that it runs and produces its table is checked: no timing is asserted
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
 
@@ -39,3 +42,28 @@ def test_benchmark_script_prints_and_saves_a_table(tmp_path: Path) -> None:
     record = json.loads(next(tmp_path.glob("*.json")).read_text())
     rows = [(row["suite"], row["backend"]) for row in record["rows"]]
     assert rows == [("function", "asyncio")]
+
+
+INSTRUCTIONS = SCRIPT.with_name("instructions.py")
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
+def test_instruction_count_script_prints_a_table() -> None:
+    # Tiny sizes under valgrind: only that it runs and reports each plugin.
+    command = [
+        sys.executable,
+        str(INSTRUCTIONS),
+        "--in-place",
+        "--sizes=2,3",
+        "--suites=sync",
+        "--plugins=aioloop",
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, check=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "instructions per µs" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| sync")]
+    assert len(rows) == 1
+    assert "pytest-aioloop kI/test over floor" in result.stdout
