@@ -24,6 +24,7 @@ import argparse
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +32,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import _envs
@@ -142,6 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venvs", type=Path, default=HERE / ".venvs")
     parser.add_argument("--pytest", default="==9.*")
     parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=HERE / "results",
+        help="where to save the table (as run.py does)",
+    )
+    parser.add_argument(
+        "--no-save", dest="results_dir", action="store_const", const=None
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         default=os.cpu_count() or 1,
@@ -230,13 +241,46 @@ def main(argv: list[str] | None = None) -> int:
             second = cells[1].per_test - base.per_test
             out.append(f"{first / second:.2f}x" if second > 0 else "-")
         lines.append("| " + " | ".join(out) + " |")
-    print()
-    print(
-        f"sizes {small} and {large} tests; versions: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(measured[0].versions.items()))
+    command = "python benchmarks/instructions.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
     )
-    print("\n".join(lines))
+    stamp = datetime.now(UTC)
+    report = [
+        "# pytest-aioloop instruction counts",
+        "",
+        f"{stamp.isoformat(timespec='seconds')} on {socket.gethostname()}, "
+        f"git {_git_head()}",
+        "",
+        f"    {command.strip()}",
+        "",
+        f"Sizes {small} and {large} tests per cell; instructions per µs of the "
+        f"sync floor: {rate:.0f}. Versions: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(measured[0].versions.items())),
+        "",
+        *lines,
+        "",
+    ]
+    print()
+    print("\n".join(report))
+    if args.results_dir is not None:
+        args.results_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{stamp:%Y-%m-%dT%H%MZ}-instructions-{socket.gethostname()}.md"
+        (args.results_dir / name).write_text("\n".join(report))
+        print(f"saved {args.results_dir / name}")
     return 0
+
+
+def _git_head() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return out.stdout.strip()
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ def test_instruction_count_script_prints_a_table() -> None:
         "--sizes=2,3",
         "--suites=sync",
         "--plugins=aioloop",
+        "--no-save",
     ]
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=600, check=False
