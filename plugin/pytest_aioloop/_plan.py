@@ -344,12 +344,16 @@ class Plan:
 PLAN_KEY: Final = pytest.StashKey[Plan]()
 
 
+_NO_ATTRS: Final[dict[str, Any]] = {}
+
+
 def backend_param(item: pytest.Item) -> BackendParam | None:
     """The backend parameter ``item`` was parametrized with, if any."""
     # pytest sets ``callspec`` on parametrized tests only; reading the instance
     # dict spares the AttributeError that getattr() would raise (and catch)
-    # for every other test.
-    callspec = vars(item).get("callspec")
+    # for every other test; an item of another plugin may have no instance
+    # dict at all.
+    callspec = getattr(item, "__dict__", _NO_ATTRS).get("callspec")
     param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
     return param if isinstance(param, BackendParam) else None
 
