@@ -70,6 +70,9 @@ def _pytest(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite against the installed (not editable) distribution."""
     session.install(".[dev]")
+    if session.python == PYTHONS[0]:
+        # benchmarks/instructions.py under valgrind: once, not per Python
+        session.env["AIOLOOP_BENCH_SMOKE"] = "valgrind"
     _pytest(session)
 
 
