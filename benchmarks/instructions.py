@@ -38,6 +38,7 @@ from pathlib import Path
 import _envs
 from _suites import NO_BACKEND, SUITES_BY_NAME, Suite
 from _suites import generate as generate_suite
+from run import _child_env
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -52,7 +53,6 @@ DEFAULT_SUITES = (
     "asyncgen-fixture",
     "collect-async",
 )
-_SCRUBBED_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONDONTWRITEBYTECODE")
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
@@ -60,13 +60,6 @@ _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 class Count:
     per_test: float  # instructions one more test costs
     fixed: float  # instructions of start-up and everything not per test
-
-
-def _env(plugin: str, backend: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-    env["BENCH_PLUGIN"] = plugin
-    env["BENCH_BACKEND"] = "asyncio" if backend == NO_BACKEND else backend
-    return env
 
 
 def _command(interpreter: _envs.Interpreter, suite: Suite, backend: str) -> list[str]:
@@ -101,6 +94,7 @@ def _count(
     backend: str,
     sizes: tuple[int, int],
     root: Path,
+    in_place: bool,
 ) -> Count:
     totals = []
     for size in sizes:
@@ -108,7 +102,9 @@ def _count(
         directory = generate_suite(suite, size, max(1, min(10, size)), where)
         cmd = _command(interpreter, suite, backend)
         totals.append(
-            _instructions(cmd, directory, _env(interpreter.plugin.key, backend))
+            _instructions(
+                cmd, directory, _child_env(interpreter.plugin.key, backend, in_place)
+            )
         )
     small, large = (suite.count(size) for size in sizes)
     per_test = (totals[1] - totals[0]) / (large - small)
@@ -116,13 +112,13 @@ def _count(
 
 
 def _floor_rate(
-    interpreter: _envs.Interpreter, size: int, runs: int, root: Path
+    interpreter: _envs.Interpreter, size: int, runs: int, root: Path, in_place: bool
 ) -> float:
     """Instructions per µs of the sync floor: its count over its wall time."""
     suite = SUITES_BY_NAME["sync"]
     directory = generate_suite(suite, size, 10, root / "rate")
     cmd = _command(interpreter, suite, NO_BACKEND)
-    env = _env("none", NO_BACKEND)
+    env = _child_env("none", NO_BACKEND, in_place)
     total = _instructions(cmd, directory, env)
     walls = []
     for _ in range(runs):
@@ -190,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="aioloop-instructions-"))
     try:
         if args.rate is None:
-            rate = _floor_rate(floor, large, 3, root)
+            rate = _floor_rate(floor, large, 3, root, args.in_place)
             print(f"floor rate: {rate:.0f} instructions per µs (sync suite, wall time)")
         else:
             rate = args.rate
@@ -205,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                     NO_BACKEND,
                     sizes,
                     root / f"floor-{name}",
+                    args.in_place,
                 )
                 for name in {SUITES_BY_NAME[n].floor for n in names}
             }
@@ -216,7 +213,13 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     cells = [
                         pool.submit(
-                            _count, i, suite, backend, sizes, root / f"{name}-{backend}"
+                            _count,
+                            i,
+                            suite,
+                            backend,
+                            sizes,
+                            root / f"{name}-{backend}",
+                            args.in_place,
                         )
                         for i in measured
                     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from typing import Final, final
 
 import pytest
@@ -15,12 +15,14 @@ __all__ = [
     "MarkerOptions",
     "cached_marker_options",
     "forget_parsed_marks",
+    "has_mark",
     "is_marked",
     "marker_options",
     "marks_of",
 ]
 
 MARKER: Final = "asyncio"
+_MARKERS: Final = (MARKER,)
 _KEYWORDS: Final = (
     "backend",
     "debug",
@@ -120,15 +122,21 @@ def marks_of(node: pytest.Item | pytest.Collector) -> list[pytest.Mark]:
     return marks
 
 
-def is_marked(node: pytest.Item | pytest.Collector) -> bool:
-    """Whether ``node`` or a parent has an ``asyncio`` mark (see marks_of)."""
+def has_mark(node: pytest.Item | pytest.Collector, names: Container[str]) -> bool:
+    """Whether ``node`` or a parent has a mark of one of ``names`` (a plain
+    walk, as in marks_of)."""
     current: pytest.Item | pytest.Collector | None = node
     while current is not None:
         for mark in current.own_markers:
-            if mark.name == MARKER:
+            if mark.name in names:
                 return True
         current = current.parent
     return False
+
+
+def is_marked(node: pytest.Item | pytest.Collector) -> bool:
+    """Whether ``node`` or a parent has an ``asyncio`` mark."""
+    return has_mark(node, _MARKERS)
 
 
 #: Parsed marks, by the identity of the marks a test has, closest first (the

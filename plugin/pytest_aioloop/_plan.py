@@ -14,7 +14,13 @@ import aioloop
 from aioloop import Backend
 
 from . import _compat
-from ._marker import MarkerError, MarkerOptions, cached_marker_options, marks_of
+from ._marker import (
+    MarkerError,
+    MarkerOptions,
+    cached_marker_options,
+    has_mark,
+    marks_of,
+)
 from ._scopes import ScopeError, ScopeNode, scope_node
 from ._settings import Settings
 
@@ -77,16 +83,7 @@ _OTHER_MARKERS: Final = ("anyio", "trio")
 
 def owned_by_other_plugin(node: pytest.Item, fixturenames: list[str]) -> bool:
     """A test that anyio's or trio's plugin runs; auto mode leaves it alone."""
-    if "anyio_backend" in fixturenames:
-        return True
-    # (one plain walk up the tree: this runs for every async test in auto mode)
-    current: pytest.Item | pytest.Collector | None = node
-    while current is not None:
-        for mark in current.own_markers:
-            if mark.name in _OTHER_MARKERS:
-                return True
-        current = current.parent
-    return False
+    return "anyio_backend" in fixturenames or has_mark(node, _OTHER_MARKERS)
 
 
 @final

@@ -9,9 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-import inspect
 import sys
-import types
 import unittest
 from collections.abc import Generator
 from typing import Any, Final, final
@@ -406,22 +404,10 @@ _EXECUTE: Final = f"{__package__}._execute"
 
 
 def _fixture_kind(function: Any) -> str | None:
-    function = getattr(function, "__func__", function)
-    if type(function) is types.FunctionType:
-        # Every fixture of every test passes here: read a plain function's
-        # kind off its code, as async_kind does.
-        flags = function.__code__.co_flags
-        if flags & inspect.CO_COROUTINE:
-            return "coroutine"
-        if flags & inspect.CO_ASYNC_GENERATOR:
-            return "asyncgen"
-        if "_is_coroutine_marker" not in function.__dict__:
-            return None
-    if inspect.iscoroutinefunction(function):
-        return "coroutine"
-    if inspect.isasyncgenfunction(function):
-        return "asyncgen"
-    return None
+    # Every fixture of every test passes here: async_kind reads a plain
+    # function's kind off its code.
+    kind = async_kind(getattr(function, "__func__", function))
+    return kind if kind in ("coroutine", "asyncgen") else None
 
 
 def _raise(error: BaseException, **kwargs: Any) -> Any:
