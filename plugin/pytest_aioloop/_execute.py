@@ -112,6 +112,9 @@ def run_test(
         if kind == "hypothesis":
             _run_hypothesis(function, kwargs, runner, plan, label)
         else:
+            if plan.node is item:
+                # a test's own loop: no call follows but held fixtures' teardowns
+                runner.keep_worker = False
             _run(
                 runner,
                 function(**kwargs),

@@ -1,11 +1,13 @@
 """One event loop of one scope: made, driven and closed. No pytest in here.
 
-A :class:`LoopRunner` owns an ``asyncio.Runner`` made with a backend's loop
-factory, and one long-lived *worker* task on that loop. Every fixture setup,
-test and fixture teardown that shares the loop runs inside that one task
-(as anyio does), so an async-generator fixture may hold a ``TaskGroup`` or a
-``timeout()`` across its ``yield``. Each call runs in a ``contextvars.Context``
-of the caller's choosing while staying in the worker task (:class:`_InContext`).
+A :class:`LoopRunner` owns a loop made by a backend's loop factory (what
+``asyncio.Runner`` would make), and one long-lived *worker* task on that loop.
+Every fixture setup, test and fixture teardown that shares the loop runs
+inside that one task (as anyio does), so an async-generator fixture may hold a
+``TaskGroup`` or a ``timeout()`` across its ``yield``. Each call runs in a
+``contextvars.Context`` of the caller's choosing while staying in the worker
+task (:class:`_InContext`). A test whose own loop no fixture used is the one
+call on that loop: it runs as a task of its own, made in its context.
 
 What goes wrong on a loop is collected as :class:`LoopProblem` objects for the
 caller to report: tasks left pending, exceptions that reach the loop's
@@ -267,7 +269,7 @@ class _Job:
         timeout: float | None,
         root: Any,
         label: str,
-        done: asyncio.Future[None],
+        done: asyncio.Future[None] | None,
         last: bool,
     ) -> None:
         self.coro = coro
@@ -393,6 +395,7 @@ class LoopRunner:
         "_wake",
         "_worker",
         "backend",
+        "keep_worker",
         "label",
         "problems",
     )
@@ -432,6 +435,11 @@ class LoopRunner:
         # and no async-generator fixture is suspended in it (see hold()).
         self._worker: asyncio.Task[None] | None = None
         self._holds = 0
+        #: The worker waits for the next call while it has none: fixtures and
+        #: tests that share the loop run in one task. A test's own loop clears
+        #: this before the test's call, after which only the teardowns of
+        #: async-generator fixtures (which hold the worker) can follow.
+        self.keep_worker = True
         if not _interrupts.installed:
             _interrupts.install()
 
@@ -463,7 +471,13 @@ class LoopRunner:
         """Undo one :meth:`hold` (the fixture has finished, or failed to start)."""
         self._holds -= 1
         wake = self._wake
-        if self._holds <= 0 and not self._jobs and wake is not None and not wake.done():
+        if (
+            self._holds <= 0
+            and not self.keep_worker
+            and not self._jobs
+            and wake is not None
+            and not wake.done()
+        ):
             wake.set_result(None)  # let the idle worker end
 
     def on_close(self, callback: Callable[[], object]) -> None:
@@ -480,7 +494,7 @@ class LoopRunner:
             if self._worker is not me:
                 return  # replaced after a test stopped the loop under it
             if not jobs:
-                if self._holds <= 0 or self._closing:
+                if self._closing or (self._holds <= 0 and not self.keep_worker):
                     return
                 self._wake = loop.create_future()
                 # Cancelled while idle (e.g. a fixture's TaskGroup saw a child
@@ -503,7 +517,20 @@ class LoopRunner:
                 if job.last and not jobs and self._holds <= 0:
                     await self._finish_in_run()
             finally:
+                assert job.done is not None
                 job.done.set_result(None)
+
+    async def _serve_one(self, job: _Job) -> None:
+        # One call as a task of its own, in the call's context (see run()).
+        self._busy = True
+        try:
+            job.result = await job.coro
+        except BaseException as exc:  # handed to the caller, whatever it is
+            job.error = exc
+        finally:
+            self._busy = False
+        if job.last and self._holds <= 0:
+            await self._finish_in_run()
 
     async def _finish_in_run(self) -> None:
         # The call before close(): when it left nothing pending, shut down
@@ -579,24 +606,43 @@ class LoopRunner:
                 f"tests must not close the loop they run on"
             )
         worker = self._worker
-        if worker is None or worker.done() or self._abandoned:
-            self._abandoned = False
-            # No worker yet, or it ended (idle with nothing held, or stopped by
-            # a test that stopped the loop): serve from a new one.
-            self._wake = None
-            self._worker = loop.create_task(self._serve(), name="aioloop-worker")
         self._finished = False
-        job = _Job(coro, context, timeout, root, label, loop.create_future(), last)
-        self._jobs.append(job)
-        wake = self._wake
-        if wake is not None and not wake.done():
-            wake.set_result(None)
+        waiter: asyncio.Future[Any]
+        if (
+            not self.keep_worker
+            and (worker is None or worker.done())
+            and self._holds <= 0
+            and timeout is None
+            and not self._abandoned
+        ):
+            # The only call on a test's own loop (no fixture ran on it, none
+            # will): a task of its own, made in the call's context, does what
+            # the worker would, minus the queue and the step-by-step context
+            # switch of _InContext.
+            job = _Job(coro, context, timeout, root, label, None, last)
+            waiter = self._worker = loop.create_task(
+                self._serve_one(job), name="aioloop-worker", context=context
+            )
+        else:
+            if worker is None or worker.done() or self._abandoned:
+                self._abandoned = False
+                # No worker yet, or it ended (idle with nothing held, or
+                # stopped by a test that stopped the loop under it): serve
+                # from a new one.
+                self._wake = None
+                self._worker = loop.create_task(self._serve(), name="aioloop-worker")
+            waiter = loop.create_future()
+            job = _Job(coro, context, timeout, root, label, waiter, last)
+            self._jobs.append(job)
+            wake = self._wake
+            if wake is not None and not wake.done():
+                wake.set_result(None)
         interrupts = _interrupts
         interrupts.running = self
         try:
-            loop.run_until_complete(job.done)
+            loop.run_until_complete(waiter)
         except RuntimeError as exc:
-            if not job.done.done():
+            if not waiter.done():
                 self._jobs.clear()
                 if self._worker is not None:
                     self._worker.cancel()

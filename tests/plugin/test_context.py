@@ -55,6 +55,52 @@ def test_test_runs_in_the_task_of_its_async_generator_fixtures(
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=3)
 
 
+def test_plain_async_fixtures_and_tests_sharing_a_loop_share_its_task(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    """Not only a fixture suspended across its yield keeps the task: every
+    fixture and test on a loop runs in that loop's one task (as anyio does)."""
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+        import pytest_aioloop
+
+        SEEN = []
+
+        @pytest_aioloop.fixture
+        async def function_task():
+            return asyncio.current_task()
+
+        @pytest_aioloop.fixture(scope="module", loop_scope="module")
+        async def module_task():
+            return asyncio.current_task()
+
+        @pytest.mark.asyncio
+        async def test_function_loop(function_task):
+            assert asyncio.current_task() is function_task
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_module_loop(module_task, function_task):
+            assert asyncio.current_task() is module_task
+            assert function_task is module_task
+            SEEN.append(asyncio.current_task())
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_module_loop_again(module_task):
+            assert asyncio.current_task() is module_task
+            SEEN.append(asyncio.current_task())
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_module_loop_without_fixtures():
+            assert len(SEEN) == 2
+            assert asyncio.current_task() is SEEN[0] is SEEN[1]
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=4)
+
+
 def test_fixture_holds_a_task_group_across_its_yield(
     pytester: pytest.Pytester, strict_ini: Ini
 ) -> None:
