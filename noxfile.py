@@ -92,3 +92,4 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")  # aioloop and pytest_aioloop, strict: see pyproject.toml
     session.run("mypy", "tests/backends")
+    session.run("mypy", "benchmarks")  # the scripts anyone runs: typed too

@@ -50,11 +50,16 @@ def measure(
         def real_work_shared_loop() -> None:
             loop.run_until_complete(real_work())
 
+        def real_work_fresh_loop() -> None:
+            with asyncio.Runner(loop_factory=factory) as runner:
+                runner.run(real_work())
+
         return {
             "loop made and closed": _best(loop_cycle, count),
             "run_until_complete(noop)": _best(run_until_complete, count),
             "asyncio.Runner + run(noop)": _best(runner_cycle, count),
             "real-work body, shared loop": _best(real_work_shared_loop, count // 4),
+            "real-work body, a new loop each": _best(real_work_fresh_loop, count // 4),
         }
     finally:
         loop.close()

@@ -146,6 +146,25 @@ SUITES: tuple[Suite, ...] = (
         floor="sync",
         real_work=True,
     ),
+    Suite(
+        "real-work-floor",
+        "sync tests whose body runs the real-work body on a loop kept for the "
+        "run (no plugin involved): how the backends compare inside pytest",
+        "sync",
+        floor="sync",
+        bare_loop=True,
+        shared_loop=True,
+        real_work=True,
+    ),
+    Suite(
+        "real-work-session",
+        "the real-work body on a session loop, as a long-lived loop runs it "
+        "outside pytest",
+        "async",
+        floor="sync",
+        loop_scope="session",
+        real_work=True,
+    ),
     _sync(
         "collect-sync",
         "--collect-only -q on 10*N sync tests",
@@ -184,6 +203,8 @@ _BENCH_MODULE = '''\
 
 import asyncio
 import os
+import socket
+import struct
 
 import pytest
 
@@ -239,9 +260,9 @@ def bare_loop():
 _kept = []
 
 
-def run_on_kept_loop():
+def run_on_kept_loop(body=_noop):
     """What the least a shared-loop plugin does costs: one trivial coroutine
-    run on a loop of BACKEND made once (closed at exit)."""
+    (or ``body()``) run on a loop of BACKEND made once (closed at exit)."""
     if not _kept:
         import atexit
 
@@ -252,7 +273,10 @@ def run_on_kept_loop():
         else:
             _kept.append(asyncio.new_event_loop())
         atexit.register(_kept[0].close)
-    _kept[0].run_until_complete(_noop())
+    _kept[0].run_until_complete(body())
+
+
+_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a reset
 
 
 async def _echo(reader, writer):
@@ -280,6 +304,13 @@ async def real_work():
     writer.write(b"ping\\n")
     await writer.drain()
     assert await reader.readline() == b"ping\\n"
+    # Reset rather than close: a closed connection leaves a socket in
+    # TIME_WAIT for 60 s, and tens of thousands of them (a few runs of this
+    # suite) make every later bind and connect slower, so the rows measured
+    # last would pay for the rows measured first.
+    writer.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_LINGER, _RESET
+    )
     writer.close()
     await writer.wait_closed()
     server.close()
@@ -366,7 +397,8 @@ def _test_function(suite: Suite, index: int, *, method: bool) -> str:
     prefix = "async def" if suite.kind == "async" else "def"
     body = "await _bench.real_work()" if suite.real_work else "pass"
     if suite.bare_loop and suite.shared_loop:
-        body = "_bench.run_on_kept_loop()"
+        work = "_bench.real_work" if suite.real_work else ""
+        body = f"_bench.run_on_kept_loop({work})"
     elif suite.bare_loop:
         body = "_bench.bare_loop()"
     return f"{prefix} test_{index}({', '.join(params)}):\n    {body}\n"

@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 for backend in suite.backends_for():
                     if backend != NO_BACKEND and backend not in wanted_backends:
                         continue
-                    cells = [
+                    jobs = [
                         pool.submit(
                             _count,
                             i,
@@ -223,10 +223,12 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         for i in measured
                     ]
-                    pending.append((name, backend, floors[suite.floor], cells))
+                    pending.append((name, backend, floors[suite.floor], jobs))
             rows = []
-            for name, backend, base, cells in pending:
-                rows.append((name, backend, base.result(), [c.result() for c in cells]))
+            for name, backend, base_job, cell_jobs in pending:
+                rows.append(
+                    (name, backend, base_job.result(), [c.result() for c in cell_jobs])
+                )
                 print(f"  {name} / {backend} done", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
