@@ -122,8 +122,17 @@ def _late_handler(label: str) -> Callable[[Any, dict[str, Any]], None]:
                 LoopProblem("exception", f"{summary} (after the loop closed)", detail),
             )
         )
+        _log_as_asyncio_does(loop, context)
 
     return handle
+
+
+def _log_as_asyncio_does(loop: Any, context: dict[str, Any]) -> None:
+    """Pass what reached our handler on to the loop's default handler: it logs
+    it to the ``asyncio`` logger, as a loop without a handler of ours would,
+    so log capture (``caplog``) and users' logging handlers still see it."""
+    with contextlib.suppress(Exception):  # a logging failure is not the test's
+        loop.default_exception_handler(context)
 
 
 # -- Ctrl-C while a call runs ----------------------------------------------------
@@ -454,13 +463,13 @@ class LoopRunner:
     def _on_loop_exception(
         self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]
     ) -> None:
-        if isinstance(context.get("exception"), asyncio.CancelledError):
-            # Cancellation is not an error nobody saw. (On 3.11 the streams
-            # module passes the CancelledError of a cancelled start_server
-            # handler to the handler; it would be reported on every such test.)
-            return
-        summary, detail = format_handler_context(context)
-        self.problems.append(LoopProblem("exception", summary, detail))
+        # Cancellation is not an error nobody saw. (On 3.11 the streams module
+        # passes the CancelledError of a cancelled start_server handler to the
+        # handler; it would be reported on every such test.)
+        if not isinstance(context.get("exception"), asyncio.CancelledError):
+            summary, detail = format_handler_context(context)
+            self.problems.append(LoopProblem("exception", summary, detail))
+        _log_as_asyncio_does(loop, context)
 
     def hold(self) -> None:
         """Keep the worker task alive after the next job: an async-generator

@@ -398,6 +398,55 @@ def test_lost_exceptions_are_attributed_to_the_test_with_their_traceback(
     assert "test_it.py::test_clean:" not in result.stdout.str()
 
 
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
+def test_lost_exceptions_still_reach_the_asyncio_logger(
+    pytester: pytest.Pytester, strict_ini: Ini, backend: str
+) -> None:
+    """Reported, and also logged as the loop's default handler logs them:
+    suites that check the "asyncio" logger with caplog (async-lru's do) pass."""
+    pytester.makepyfile(
+        """
+        import asyncio
+        import gc
+        import logging
+
+        import pytest
+
+        async def boom():
+            raise RuntimeError("boom")
+
+        @pytest.mark.asyncio
+        async def test_logged(caplog):
+            caplog.set_level(logging.ERROR, logger="asyncio")
+            task = asyncio.get_running_loop().create_task(boom())
+            await asyncio.sleep(0)
+            del task
+            gc.collect()  # the task's finaliser calls the exception handler
+            assert "Task exception was never retrieved" in caplog.text
+            assert "RuntimeError: boom" in caplog.text
+
+        @pytest.mark.asyncio
+        async def test_cancellation_is_logged_not_reported(caplog):
+            caplog.set_level(logging.ERROR, logger="asyncio")
+            loop = asyncio.get_running_loop()
+            loop.call_exception_handler(
+                {"message": "cancelled here", "exception": asyncio.CancelledError()}
+            )
+            assert "cancelled here" in caplog.text
+        """
+    )
+    result = pytester.runpytest(f"--asyncio-backend={backend}")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            SECTION,
+            "test_*.py::test_logged: lost exception: Task exception was never "
+            "retrieved: RuntimeError: boom",
+        ]
+    )
+    assert "test_cancellation_is_logged_not_reported:" not in result.stdout.str()
+
+
 def test_lost_exceptions_fail_their_test_in_fail_mode(
     pytester: pytest.Pytester, strict_ini: Ini
 ) -> None:
