@@ -101,11 +101,11 @@ def _count(
         where = root / f"{interpreter.plugin.key}-{backend}-{size}"
         directory = generate_suite(suite, size, max(1, min(10, size)), where)
         cmd = _command(interpreter, suite, backend)
-        totals.append(
-            _instructions(
-                cmd, directory, _child_env(interpreter.plugin.key, backend, in_place)
-            )
-        )
+        env = _child_env(interpreter.plugin.key, backend, in_place)
+        # Hash randomisation moves a per-test figure by ±4 kI from one run to
+        # the next (dict and set layouts); a fixed seed makes it repeatable.
+        env["PYTHONHASHSEED"] = "0"
+        totals.append(_instructions(cmd, directory, env))
     small, large = (suite.count(size) for size in sizes)
     per_test = (totals[1] - totals[0]) / (large - small)
     return Count(per_test, totals[0] - per_test * small)
