@@ -508,16 +508,22 @@ class LoopRunner:
                 self._wake = loop.create_future()
                 # Cancelled while idle (e.g. a fixture's TaskGroup saw a child
                 # fail): keep serving unless the loop is closing, which the top
-                # of the loop checks.
-                with contextlib.suppress(asyncio.CancelledError):
+                # of the loop checks. (try/except: contextlib.suppress costs a
+                # Python-level object and two calls on every wait.)
+                try:
                     await self._wake
+                except asyncio.CancelledError:
+                    continue
                 continue
             job = jobs.popleft()
             if job is None:
                 return
             self._busy = True
             try:
-                job.result = await self._run_job(job)
+                if job.timeout is None:
+                    job.result = await _InContext(job.coro, job.context)
+                else:
+                    job.result = await self._run_with_deadline(job)
             except BaseException as exc:  # handed to the caller, whatever it is
                 job.error = exc
             finally:
@@ -563,10 +569,8 @@ class LoopRunner:
             )
         self._finished = True
 
-    async def _run_job(self, job: _Job) -> Any:
+    async def _run_with_deadline(self, job: _Job) -> Any:
         awaitable = _InContext(job.coro, job.context)
-        if job.timeout is None:
-            return await awaitable
         worker = self._worker
         assert worker is not None
         deadline = _Deadline(job, awaitable, worker, self._loop)
