@@ -277,8 +277,17 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     if param is not None:
         item.extra_keyword_matches.add(param.name)
         return
+    overridden = policy_overridden(item)
+    if overridden:
+        names = item.fixturenames
+        if POLICY_FIXTURE not in names:
+            # pytest_generate_tests added it, but pytest rebuilds the closure
+            # of a parametrized test from what the test requests (the list is
+            # shared by the function's items: added once).
+            names.append(POLICY_FIXTURE)
+        return
     run = _STATES[item.config].run
-    if not run.honour_global_policy and not policy_overridden(item):
+    if not run.honour_global_policy:
         item.extra_keyword_matches.add(run.names[0])
 
 

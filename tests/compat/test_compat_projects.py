@@ -445,6 +445,75 @@ def test_overridden_policy_is_the_global_policy_during_the_test(
     result.assert_outcomes(passed=2)
 
 
+def test_overridden_policy_makes_the_loops_of_parametrized_tests_too(
+    pytester: pytest.Pytester,
+) -> None:
+    # pytest rebuilds a parametrized test's fixture closure after the
+    # parametrize hooks ran, dropping names a hook added to it.
+    pytester.makeconftest(
+        textwrap.dedent(
+            """
+            import asyncio
+
+            import pytest
+
+
+            class MyLoop(asyncio.SelectorEventLoop):
+                pass
+
+
+            class MyPolicy(asyncio.DefaultEventLoopPolicy):
+                def new_event_loop(self):
+                    return MyLoop()
+
+
+            @pytest.fixture(scope="session")
+            def event_loop_policy():
+                return MyPolicy()
+            """
+        )
+    )
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import asyncio
+
+            import pytest
+
+
+            @pytest.fixture(params=["a", "b"])
+            def letter(request):
+                return request.param
+
+
+            @pytest.mark.asyncio
+            async def test_plain():
+                assert type(asyncio.get_running_loop()).__name__ == "MyLoop"
+
+
+            @pytest.mark.asyncio
+            @pytest.mark.parametrize("x", [1, 2])
+            async def test_parametrized(x):
+                assert type(asyncio.get_running_loop()).__name__ == "MyLoop"
+
+
+            @pytest.mark.asyncio
+            async def test_parametrized_fixture(letter):
+                assert type(asyncio.get_running_loop()).__name__ == "MyLoop"
+
+
+            class TestInClass:
+                @pytest.mark.asyncio(loop_scope="class")
+                @pytest.mark.parametrize("x", [1, 2])
+                async def test_class_loop(self, x):
+                    assert type(asyncio.get_running_loop()).__name__ == "MyLoop"
+            """
+        )
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=7)
+
+
 def _install_pytest_asyncio(target: Path) -> None:
     """pip-install the real pytest-asyncio 1.5 (no dependencies) into ``target``."""
     done = subprocess.run(
