@@ -768,6 +768,15 @@ class LoopRunner:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 exc = task.exception()
                 assert exc is not None
+                # logged as asyncio.Runner (so pytest-asyncio) logs it
+                _log_as_asyncio_does(
+                    loop,
+                    {
+                        "message": "unhandled exception during asyncio.run() shutdown",
+                        "exception": exc,
+                        "task": task,
+                    },
+                )
                 problems.append(
                     LoopProblem(
                         "exception",

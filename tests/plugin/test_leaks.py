@@ -623,6 +623,19 @@ def test_a_leaked_task_that_raises_when_cancelled_is_reported_with_the_error(
         import pytest
 
 
+        import logging
+
+        RECORDS = []
+
+
+        class Keep(logging.Handler):
+            def emit(self, record):
+                RECORDS.append(record.getMessage())
+
+
+        logging.getLogger("asyncio").addHandler(Keep())
+
+
         async def bad_cleanup():
             try:
                 await asyncio.sleep(30)
@@ -634,10 +647,17 @@ def test_a_leaked_task_that_raises_when_cancelled_is_reported_with_the_error(
         async def test_leaks():
             asyncio.create_task(bad_cleanup(), name="bad-cleanup")
             await asyncio.sleep(0)
+
+
+        def test_the_asyncio_logger_saw_it_as_under_asyncio_runner():
+            assert any(
+                "unhandled exception during asyncio.run() shutdown" in message
+                for message in RECORDS
+            ), RECORDS
         """
     )
-    result = pytester.runpytest("-v")
-    result.assert_outcomes(passed=1)
+    result = pytester.runpytest("-v", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [
             "test_it.py::test_leaks: leaked task: task 'bad-cleanup' *",
