@@ -16,13 +16,13 @@ from _pytest.fixtures import resolve_fixture_function
 __all__ = [
     "active_fixturedef",
     "bound_fixture_function",
-    "closure_fixturedefs",
     "finish_later",
     "fixturedefs_visible_to",
     "item_argnames",
     "item_fixture_value",
     "replace_fixture_function",
     "requesting_item",
+    "shares_wider_fixture",
 ]
 
 
@@ -91,8 +91,10 @@ def fixturedefs_visible_to(
     return tuple(defs or ())
 
 
-def closure_fixturedefs(metafunc: pytest.Metafunc) -> list[pytest.FixtureDef[Any]]:
-    # Whether a test shares a fixture wider than itself (and so must be
-    # grouped by backend): only pytest's metafunc knows the closure's defs.
-    arg2defs = metafunc._arg2fixturedefs
-    return [defs[-1] for defs in arg2defs.values() if defs]
+def shares_wider_fixture(metafunc: pytest.Metafunc) -> bool:
+    # Whether a test uses a fixture wider than itself (and so must be grouped
+    # by backend): only pytest's metafunc knows the closure's definitions.
+    for defs in metafunc._arg2fixturedefs.values():
+        if defs and defs[-1].scope != "function":
+            return True
+    return False

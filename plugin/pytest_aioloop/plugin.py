@@ -345,9 +345,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             state.settings,
             state.run,
             # asked only on one backend: the closure walk is not free
-            shares_wider_fixtures=lambda: any(
-                d.scope != "function" for d in _compat.closure_fixturedefs(metafunc)
-            ),
+            shares_wider_fixtures=lambda: _compat.shares_wider_fixture(metafunc),
         )
     except MarkerError as exc:
         params = [BackendParam("error", None, str(exc))]
