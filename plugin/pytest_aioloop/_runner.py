@@ -472,8 +472,9 @@ class LoopRunner:
         _log_as_asyncio_does(loop, context)
 
     def hold(self) -> None:
-        """Keep the worker task alive after the next job: an async-generator
-        fixture is about to be suspended in it until its teardown."""
+        """Keep the worker task alive after the next job, even once
+        ``keep_worker`` is cleared: an async-generator fixture is about to be
+        suspended in it until its teardown."""
         self._holds += 1
 
     def release(self) -> None:
