@@ -356,6 +356,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         ):
             metafunc.fixturenames.append(POLICY_FIXTURE)
             state.policy_used = True
+            # pytest parametrizes only the fixtures of the closure it computed
+            # before this hook: an event_loop_policy with params (one run per
+            # policy, as pytest-asyncio documents) is parametrized here.
+            policy = _compat.fixturedefs_visible_to(definition, POLICY_FIXTURE)[-1]
+            if policy.params is not None:
+                metafunc.parametrize(
+                    POLICY_FIXTURE,
+                    policy.params,
+                    indirect=True,
+                    ids=policy.ids,
+                    scope=policy.scope,
+                )
         return
     metafunc.fixturenames.append(BACKEND_FIXTURE)
     hide = len(params) == 1

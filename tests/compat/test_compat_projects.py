@@ -514,6 +514,83 @@ def test_overridden_policy_makes_the_loops_of_parametrized_tests_too(
     result.assert_outcomes(passed=7)
 
 
+def test_a_parametrized_event_loop_policy_runs_each_test_once_per_policy(
+    pytester: pytest.Pytester,
+) -> None:
+    # pytest-asyncio's fixtures reference: "Multiple policies can be provided
+    # via fixture parameters", and the test runs once for each.
+    pytester.makeconftest(
+        textwrap.dedent(
+            """
+            import asyncio
+
+            import pytest
+
+
+            class FirstLoop(asyncio.SelectorEventLoop):
+                pass
+
+
+            class SecondLoop(asyncio.SelectorEventLoop):
+                pass
+
+
+            class FirstPolicy(asyncio.DefaultEventLoopPolicy):
+                def new_event_loop(self):
+                    return FirstLoop()
+
+
+            class SecondPolicy(asyncio.DefaultEventLoopPolicy):
+                def new_event_loop(self):
+                    return SecondLoop()
+
+
+            @pytest.fixture(scope="session", params=[FirstPolicy(), SecondPolicy()])
+            def event_loop_policy(request):
+                return request.param
+            """
+        )
+    )
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import asyncio
+
+            import pytest
+
+            SEEN = []
+
+
+            @pytest.mark.asyncio
+            async def test_loop_of_the_policy():
+                policy = type(asyncio.get_event_loop_policy()).__name__
+                loop = type(asyncio.get_running_loop()).__name__
+                assert loop == policy.replace("Policy", "Loop")
+                SEEN.append(loop)
+
+
+            @pytest.mark.asyncio
+            @pytest.mark.parametrize("x", [1, 2])
+            async def test_parametrized_too(x):
+                SEEN.append(type(asyncio.get_running_loop()).__name__)
+
+
+            def test_zz_every_policy_ran():
+                assert sorted(set(SEEN)) == ["FirstLoop", "SecondLoop"]
+                assert len(SEEN) == 6
+            """
+        )
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-v")
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_loop_of_the_policy[[]event_loop_policy0[]] PASSED*",
+            "*test_loop_of_the_policy[[]event_loop_policy1[]] PASSED*",
+        ]
+    )
+
+
 def _install_pytest_asyncio(target: Path) -> None:
     """pip-install the real pytest-asyncio 1.5 (no dependencies) into ``target``."""
     done = subprocess.run(
