@@ -8,9 +8,10 @@ Every (suite, backend, plugin) cell runs ``python -m pytest`` under
 ``valgrind --tool=callgrind`` on the same generated files as run.py, at two
 sizes (default 20 and 220 tests). The difference in instructions divided by
 the difference in tests is what one more test costs, with start-up cancelled
-out; the small run minus that is the start-up cost. The count is the same run
-after run whatever else the machine does, so differences of a few percent can
-be read, which wall time on a shared machine cannot show.
+out; the small run minus that is the start-up cost. With the children's hash
+seed fixed (PYTHONHASHSEED=0), the count is the same run after run, within
+0.2 kI per test, whatever else the machine does, so differences of a few
+percent can be read, which wall time on a shared machine cannot show.
 
 Instructions are not time: Python-heavy code runs fewer instructions per µs
 than C-heavy code. The "≈ µs" columns convert with the floor's own rate

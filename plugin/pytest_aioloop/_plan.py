@@ -234,30 +234,19 @@ def _hook_factories(
 _POLICY_OVERRIDDEN: Final = pytest.StashKey[bool]()
 
 
-#: The collector policy_overridden answered for last, and its answer: the
-#: items of one module or class come one after the other (a strong reference,
-#: so the identity test cannot match a new node at an old address).
-_last_policy_answer: list[Any] = [None, False]
-
-
 def policy_overridden(item: pytest.Item) -> bool:
     """Whether a conftest, module or class overrides the ``event_loop_policy``
     fixture for ``item``. The answer is the same for the items of one module or
     class, so it is kept on that collector."""
     holder = item.parent if item.parent is not None else item
-    last = _last_policy_answer
-    if last[0] is holder:
-        return bool(last[1])
     known = holder.stash.get(_POLICY_OVERRIDDEN, None)
     if known is not None:
-        last[0], last[1] = holder, known
         return known
     defs = _compat.fixturedefs_visible_to(item, POLICY_FIXTURE)
     overridden = bool(defs) and (
         getattr(defs[-1].func, "__module__", "") != "pytest_aioloop._fixtures"
     )
     holder.stash[_POLICY_OVERRIDDEN] = overridden
-    last[0], last[1] = holder, overridden
     return overridden
 
 

@@ -511,10 +511,10 @@ class LoopRunner:
                 # fail): keep serving unless the loop is closing, which the top
                 # of the loop checks. (try/except: contextlib.suppress costs a
                 # Python-level object and two calls on every wait.)
-                try:
+                try:  # noqa: SIM105
                     await self._wake
                 except asyncio.CancelledError:
-                    continue
+                    pass
                 continue
             job = jobs.popleft()
             if job is None:

@@ -277,8 +277,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     if param is not None:
         item.extra_keyword_matches.add(param.name)
         return
-    overridden = policy_overridden(item)
-    if overridden:
+    if policy_overridden(item):
         names = item.fixturenames
         if POLICY_FIXTURE not in names:
             # pytest_generate_tests added it, but pytest rebuilds the closure
