@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,75 @@ def test_instruction_count_script_prints_a_table() -> None:
     rows = [line for line in result.stdout.splitlines() if line.startswith("| sync")]
     assert len(rows) == 1
     assert "pytest-aioloop kI/test over floor" in result.stdout
+
+
+def test_real_work_suites_run_on_both_backends(tmp_path: Path) -> None:
+    # The real-work body (a loopback echo whose client resets its connection,
+    # through asyncio's and uvloop's socket wrappers alike) runs in sync tests
+    # on a kept loop and in async tests on a session loop.
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        "--in-place",
+        "--n=4",
+        "--files=2",
+        "--runs=1",
+        "--suites=real-work-floor,real-work-session",
+        "--backends=asyncio,uvloop",
+        "--plugins=aioloop",
+        "--no-reference",
+        "--no-save",
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAILED" not in result.stdout, result.stdout
+    for suite in ("real-work-floor", "real-work-session"):
+        for backend in ("asyncio", "uvloop"):
+            assert f"{suite} / {backend} done" in result.stdout, result.stdout
+
+
+def _report_module() -> Any:
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import _report  # type: ignore[import-not-found]  # benchmarks/ script
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return _report
+
+
+def test_uvloop_ratio_targets_read_their_suite_and_the_reference_is_unjudged() -> None:
+    report_module = _report_module()
+
+    def row(suite: str, backend: str, median: float) -> dict[str, Any]:
+        cell = {"median_s": median, "cpu_median_s": median}
+        return {"suite": suite, "backend": backend, "cells": {"aioloop": cell}}
+
+    report = {
+        "plugins": ["aioloop"],
+        "startup_over_floor_s": {},
+        "startup_cpu_over_floor_s": {},
+        "rows": [
+            row("real-work", "asyncio", 2.0),
+            row("real-work", "uvloop", 3.0),
+            row("real-work-session", "asyncio", 2.0),
+            row("real-work-session", "uvloop", 1.0),
+            row("real-work-floor", "asyncio", 4.0),
+            row("real-work-floor", "uvloop", 1.0),
+        ],
+    }
+    targets = {t["target"]: t for t in report_module.targets(report)}
+    function = targets["real work: uvloop / asyncio time"]
+    session = targets["real work, session loop: uvloop / asyncio time"]
+    (reference,) = (t for t in targets.values() if t["target"].startswith("for "))
+    assert (function["values"]["aioloop"], function["met"]) == (1.5, False)
+    assert (session["values"]["aioloop"], session["met"]) == (0.5, True)
+    assert reference["values"]["aioloop"] == 0.25
+    assert reference["met"] is None
+    table = report_module.targets_table({**report, "targets": [reference]})
+    line = next(line for line in table.splitlines() if line.startswith("| for "))
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert cells[1] == "—"  # no limit
+    assert cells[-1] == "— / —"  # not judged
