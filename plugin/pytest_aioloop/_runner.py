@@ -365,6 +365,24 @@ async def _shut_down(loop: asyncio.AbstractEventLoop) -> None:
     await loop.shutdown_default_executor()
 
 
+def _let_generators_close(
+    loop: asyncio.AbstractEventLoop, tasks: list[asyncio.Task[Any]]
+) -> list[asyncio.Task[Any]]:
+    # An async generator dropped half-way (by a test that returned, say) is
+    # closed by the loop: its finaliser hook makes a task that runs aclose().
+    # That is the loop's own clean-up, not a leak: let it finish, as it would
+    # have on a loop that ran on, so that the generator's `finally` runs in
+    # full (cancelling it would stop that at its first await). Return the
+    # other tasks, and any such task still running after CANCEL_GRACE.
+    closing = [
+        t for t in tasks if type(t.get_coro()).__name__ == "async_generator_athrow"
+    ]
+    if not closing:
+        return tasks
+    loop.run_until_complete(asyncio.wait(closing, timeout=CANCEL_GRACE))
+    return [t for t in tasks if not t.done()]
+
+
 def _nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
     # The stdlib loop keeps its async generators and default executor in
     # private attributes; other loops (uvloop) always get the full shutdown.
@@ -740,7 +758,11 @@ class LoopRunner:
         self, loop: asyncio.AbstractEventLoop, problems: list[LoopProblem]
     ) -> None:
         worker = self._worker
-        if self._finished and (worker is None or worker.done()):
+        if (
+            self._finished
+            and (worker is None or worker.done())
+            and not asyncio.all_tasks(loop)
+        ):
             loop.close()  # the last call left nothing to do (run(last=))
             return
         wake = self._wake
@@ -754,6 +776,8 @@ class LoopRunner:
         else:
             worker = None
         leftovers = [t for t in asyncio.all_tasks(loop) if t is not worker]
+        if leftovers:
+            leftovers = _let_generators_close(loop, leftovers)
         started_by: Mapping[asyncio.Task[Any], str] = self._started_by or {}
         for task in leftovers:
             summary, detail = describe_task(task, started_by.get(task))

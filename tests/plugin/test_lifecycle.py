@@ -487,3 +487,50 @@ def test_a_tests_own_loop_is_finished_when_its_test_returns(
         ]
     )
     result.stdout.no_fnmatch_line("*test_leaves_a_generator_and_a_thread:*")
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
+@pytest.mark.parametrize("loop_scope", ["function", "module"])
+def test_a_generator_dropped_by_a_test_is_closed_in_full_and_not_reported(
+    pytester: pytest.Pytester, strict_ini: Ini, backend: str, loop_scope: str
+) -> None:
+    # A generator dropped half-way when the test returns is closed by the
+    # loop, in a task of its own (aclose()) made as the test ends: that task
+    # runs to the end of the generator's `finally` before the loop closes, and
+    # it is neither a leaked task nor a "Task was destroyed" lost exception.
+    pytester.makepyfile(
+        test_a=f"""
+        import asyncio
+
+        import pytest
+
+        STEPS = []
+
+        async def generator():
+            try:
+                for value in range(5):
+                    await asyncio.sleep(0)
+                    yield value
+            finally:
+                STEPS.append("finally")
+                await asyncio.sleep(0)  # async clean-up: a connection closed
+                STEPS.append("cleaned up")
+
+        @pytest.mark.asyncio(loop_scope="{loop_scope}")
+        async def test_drops_a_generator():
+            gen = generator()
+            assert await gen.__anext__() == 0
+        """,
+        test_b="""
+        from test_a import STEPS
+
+        def test_the_generator_finished_its_clean_up():
+            assert STEPS == ["finally", "cleaned up"]
+        """,
+    )
+    result = pytester.runpytest(
+        "-p", "no:randomly", f"--asyncio-backend={backend}", "--asyncio-leaks=fail"
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.no_fnmatch_line("*leaked task*")
+    result.stdout.no_fnmatch_line("*destroyed but it is pending*")
