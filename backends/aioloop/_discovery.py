@@ -21,7 +21,8 @@ __all__ = ["GROUP", "backend_names", "clear_backend_cache", "load_backend"]
 #: The entry-point group that backends are registered under.
 GROUP = "aioloop.backends"
 
-_loaded: dict[str, Backend] = {}
+#: Each loaded backend, with the ``asyncio`` module it was loaded under.
+_loaded: dict[str, tuple[Backend, object]] = {}
 _lock = threading.Lock()
 
 
@@ -72,7 +73,8 @@ def _distribution_of(name: str, target: str) -> str | None:
 
 
 def load_backend(name: str) -> Backend:
-    """Load the backend called ``name`` (once; later calls return the same object).
+    """Load the backend called ``name`` (once; later calls return the same object
+    for as long as the same ``asyncio`` module is imported).
 
     Only that backend's entry point is imported.
 
@@ -82,15 +84,18 @@ def load_backend(name: str) -> Backend:
             something that is neither a driver nor a loop factory; the
             original error is the ``__cause__``.
     """
-    backend = _loaded.get(name)
-    if backend is not None:
-        return backend
+    # A backend is kept for as long as the asyncio it was loaded under: an
+    # in-process pytester run that first imported asyncio drops it, with the
+    # driver's module, when it ends; loops from the old module would not be
+    # loops of the new one.
+    loaded = _loaded.get(name)
+    if loaded is not None and loaded[1] is sys.modules.get("asyncio"):
+        return loaded[0]
     with _lock:
-        backend = _loaded.get(name)
-        if backend is None:
-            backend = _load(name)
-            _loaded[name] = backend
-    return backend
+        loaded = _loaded.get(name)
+        if loaded is None or loaded[1] is not sys.modules.get("asyncio"):
+            loaded = _loaded[name] = (_load(name), sys.modules.get("asyncio"))
+    return loaded[0]
 
 
 def _load(name: str) -> Backend:

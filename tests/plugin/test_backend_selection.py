@@ -542,6 +542,45 @@ def test_list_backends_shows_each_installed_and_exits_0(
     result.stdout.no_fnmatch_line("*passed*")
 
 
+def test_in_process_pytester_runs_that_import_asyncio_each_get_working_loops(
+    pytester: pytest.Pytester,
+) -> None:
+    # A plugin's own test suite runs small async suites in-process with
+    # pytester. When asyncio is first imported inside such a run (a quiet outer
+    # run never loads a backend for its header), pytester drops asyncio and the
+    # backend's module when the run ends; the next run must not get loops of
+    # the dropped asyncio from a backend loaded under it.
+    pytester.makepyfile(
+        test_outer='''
+        import sys
+
+        import pytest
+
+        INNER = """
+        import asyncio
+
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_inner():
+            await asyncio.sleep(0)
+        """
+
+        def test_asyncio_is_not_imported_yet():
+            assert "asyncio" not in sys.modules  # else this checks nothing
+
+        @pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
+        @pytest.mark.parametrize("run", [1, 2])
+        def test_inner_run(pytester, run, backend):
+            pytester.makepyfile(INNER)
+            result = pytester.runpytest(f"--asyncio-backend={backend}")
+            result.assert_outcomes(passed=1)
+        '''
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "pytester", "-p", "no:anyio")
+    result.assert_outcomes(passed=5)
+
+
 # --- unknown names -------------------------------------------------------------
 
 
