@@ -20,9 +20,9 @@ __all__ = [
     "fixturedefs_visible_to",
     "item_argnames",
     "item_fixture_value",
+    "own_fixturedef",
     "replace_fixture_function",
     "requesting_item",
-    "shares_wider_fixture",
 ]
 
 
@@ -91,10 +91,9 @@ def fixturedefs_visible_to(
     return tuple(defs or ())
 
 
-def shares_wider_fixture(metafunc: pytest.Metafunc) -> bool:
-    # Whether a test uses a fixture wider than itself (and so must be grouped
-    # by backend): only pytest's metafunc knows the closure's definitions.
-    for defs in metafunc._arg2fixturedefs.values():
-        if defs and defs[-1].scope != "function":
-            return True
-    return False
+def own_fixturedef(request: pytest.FixtureRequest) -> pytest.FixtureDef[Any]:
+    # The backend fixture tears itself down (and what depends on it) when the
+    # backend changes between tests that have no backend parameter: it needs
+    # its own definition, which its request knows only privately.
+    fixturedef: pytest.FixtureDef[Any] = request._fixturedef  # type: ignore[attr-defined]
+    return fixturedef

@@ -32,16 +32,19 @@ __all__ = [
 def _aioloop_backend(request: pytest.FixtureRequest) -> Backend:
     """The backend of the test being set up.
 
-    Every async test requests it first, so that when the backend changes from
-    one test to the next pytest tears down the wider fixtures that depend on
-    it (in the old backend's loops) before they are used again.
+    Wider async fixtures register their teardown with it: when the backend
+    changes from one test to the next, tearing it down tears them down (in the
+    old backend's loops) before they could be used again.
     """
+    from .plugin import note_backend_in_use, plan_of
+
     param = getattr(request, "param", None)
     if isinstance(param, BackendParam) and param.backend is not None:
-        return param.backend
-    from .plugin import plan_of
-
-    return plan_of(_compat.requesting_item(request)).backend
+        backend = param.backend
+    else:
+        backend = plan_of(_compat.requesting_item(request)).backend
+    note_backend_in_use(request, backend)
+    return backend
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKEND_FIXTURE",
+    "SINGLE_BACKEND_KEY",
     "BackendParam",
     "Plan",
     "RunBackends",
@@ -269,11 +270,9 @@ def backend_params(
     options: MarkerOptions,
     settings: Settings,
     run: RunBackends,
-    *,
-    shares_wider_fixtures: Callable[[], bool] = lambda: True,
 ) -> list[BackendParam] | None:
     """The backends a test runs on, most specific first; ``None``: the run's default
-    only (no parameter needed)."""
+    only."""
     where = item.nodeid
     if options.backends is not None:
         return [_load(name, where) for name in options.backends]
@@ -303,13 +302,7 @@ def backend_params(
     if policy_overridden(item):
         return None
     if len(run.names) == 1:
-        if not shares_wider_fixtures():
-            return None
-        # Parametrized (hidden) by the run's backend all the same: when a
-        # marker sends other tests to another backend, pytest then groups
-        # and caches this test's wider fixtures with that backend's tests.
-        default = run.default_for_run()
-        return [BackendParam(default.name, default)]
+        return None
     return [BackendParam(b.name, b) for b in run.selected]
 
 
@@ -344,15 +337,26 @@ PLAN_KEY: Final = pytest.StashKey[Plan]()
 _NO_ATTRS: Final[dict[str, Any]] = {}
 
 
+#: The one backend a marker or hook chose for a test: kept on the test rather
+#: than made a parameter (see plugin.pytest_generate_tests).
+SINGLE_BACKEND_KEY: Final = pytest.StashKey[BackendParam]()
+
+
 def backend_param(item: pytest.Item) -> BackendParam | None:
-    """The backend parameter ``item`` was parametrized with, if any."""
+    """The backend a marker, hook or the run's backends chose for ``item``:
+    its backend parameter, or the one backend kept on it; ``None``: the run's
+    default (or an overridden event_loop_policy)."""
     # pytest sets ``callspec`` on parametrized tests only; reading the instance
     # dict spares the AttributeError that getattr() would raise (and catch)
     # for every other test; an item of another plugin may have no instance
     # dict at all.
     callspec = getattr(item, "__dict__", _NO_ATTRS).get("callspec")
     param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
-    return param if isinstance(param, BackendParam) else None
+    if isinstance(param, BackendParam):
+        return param
+    stash = item.stash
+    # (``in`` first: Stash.get raises and catches a KeyError on a miss)
+    return stash[SINGLE_BACKEND_KEY] if SINGLE_BACKEND_KEY in stash else None  # noqa: SIM401
 
 
 def options_for(item: pytest.Item) -> MarkerOptions:

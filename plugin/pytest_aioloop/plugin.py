@@ -11,12 +11,13 @@ import importlib
 import importlib.util
 import sys
 import unittest
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, Final, final
 
 import pytest
 
 import aioloop
+from aioloop import Backend
 
 from . import _compat
 from ._api import ASYNC_TEST_KEY, fixture_loop_scope
@@ -53,6 +54,7 @@ from ._marker import (
 from ._plan import (
     BACKEND_FIXTURE,
     POLICY_FIXTURE,
+    SINGLE_BACKEND_KEY,
     BackendParam,
     Plan,
     RunBackends,
@@ -76,7 +78,15 @@ _MARKER_HELP: Final = (
 
 @final
 class _State:
-    __slots__ = ("policy_used", "reporter", "run", "scopes", "settings")
+    __slots__ = (
+        "backend_in_use",
+        "mixed",
+        "policy_used",
+        "reporter",
+        "run",
+        "scopes",
+        "settings",
+    )
 
     def __init__(
         self,
@@ -90,7 +100,19 @@ class _State:
         self.scopes = scopes
         self.reporter = reporter
         self.policy_used = False
+        #: Async tests of this run differ in backend (set at collection).
+        self.mixed = False
+        #: In a mixed run: the backend the backend fixture was last set up
+        #: for, and what tears it down (with the wider async fixtures made in
+        #: that backend's loops).
+        self.backend_in_use: tuple[Backend, Callable[[], None]] | None = None
 
+
+#: The one backend chosen for each async test function of a module or class
+#: (by name), kept on that collector until its tests are collected.
+_SINGLES_KEY: Final = pytest.StashKey[dict[str, BackendParam]]()
+
+Item = pytest.Item
 
 #: Each configured run's state. (A dict keyed by the config rather than the
 #: config's stash: it is read in every per-test hook, and a stash lookup
@@ -274,6 +296,12 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     # "-k uvloop" selects every test that runs on uvloop, also those whose
     # ids do not name the backend (one backend for that test).
     param = backend_param(item)
+    if param is None and parent is not None and _SINGLES_KEY in parent.stash:
+        param = parent.stash[_SINGLES_KEY].get(item.originalname)
+        if param is not None:
+            item.stash[SINGLE_BACKEND_KEY] = param
+            if param.error is not None and param.error.startswith("skip: "):
+                item.add_marker(pytest.mark.skip(reason=param.error[6:]))
     if param is not None:
         item.extra_keyword_matches.add(param.name)
         return
@@ -291,29 +319,48 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # When tests of this run differ in backend, every async test sets the
-    # backend fixture up first: a backend switch then tears down the previous
-    # backend's wider async fixtures before they could be reused. A run on one
-    # backend skips this, and its per-test cost.
-    if len({backend_param(item) for item in items} - {None}) < 2:
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    # Only when async tests of this run differ in backend: they are grouped by
+    # backend, and a switch of backend from one test to the next tears down
+    # the wider async fixtures made in the previous backend's loops (see
+    # pytest_runtest_teardown). A run where every async test has the same
+    # backend keeps pytest's order and skips the per-test cost.
+    state = _STATES[config]
+    chosen: dict[Item, BackendParam | None] = {
+        item: backend_param(item) for item in items if ASYNC_TEST_KEY in item.stash
+    }
+    if not any(chosen.values()):
+        return  # every async test on the run's default (or a policy's loops)
+    default = state.run.default_for_run()
+
+    def backend_of(item: Item) -> object:
+        param = chosen[item]
+        if param is None:
+            return default
+        return param.backend if param.backend is not None else param
+
+    if len({backend_of(item) for item in chosen}) < 2:
         return
+    state.mixed = True
     # pytest groups parametrized tests itself, but pytest 8 compares the
     # parameter's index, not its value: a test pinned to uvloop and one on the
     # run's asyncio both have index 0. A stable sort by backend groups them on
-    # every pytest; a test without the parameter stays after its predecessor.
+    # every pytest; a sync test stays after its predecessor.
     ranks: dict[object, int] = {}
     rank = 0
     keyed = []
     for position, item in enumerate(items):
-        value = backend_param(item)
-        if value is not None:
-            rank = ranks.setdefault(value, len(ranks))
+        if item in chosen:
+            rank = ranks.setdefault(backend_of(item), len(ranks))
         keyed.append((rank, position, item))
     items[:] = [item for _, _, item in sorted(keyed, key=lambda k: k[:2])]
-    for item in items:
-        # A test without the parameter shares no wider fixture with others.
-        if not item.stash.get(ASYNC_TEST_KEY, False) or backend_param(item) is None:
+    for item in chosen:
+        # A parametrized test sets the backend fixture up first, so that
+        # pytest's own switch of parameter comes before its other fixtures.
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or BACKEND_FIXTURE not in callspec.params:
             continue
         names = item.fixturenames  # type: ignore[attr-defined]
         if names and names[0] == BACKEND_FIXTURE:
@@ -343,11 +390,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             options,
             state.settings,
             state.run,
-            # asked only on one backend: the closure walk is not free
-            shares_wider_fixtures=lambda: _compat.shares_wider_fixture(metafunc),
         )
     except MarkerError as exc:
         params = [BackendParam("error", None, str(exc))]
+    if params is not None and len(params) == 1 and len(state.run.names) == 1:
+        # One backend in a run on one backend: kept on the test (at
+        # pytest_itemcollected), not made a parameter. A session-scoped
+        # parameter, even a hidden one, makes pytest regroup the run around
+        # it (splitting modules, moving sync tests). (A run on several
+        # backends is grouped by backend anyway: there a test pinned to one
+        # has a hidden parameter, so that pytest caches its wider fixtures
+        # with that backend's other tests.)
+        holder = definition.parent if definition.parent is not None else definition
+        if _SINGLES_KEY not in holder.stash:
+            holder.stash[_SINGLES_KEY] = {}
+        holder.stash[_SINGLES_KEY][definition.name] = params[0]
+        return
     if params is None:
         if (
             policy_overridden(definition)
@@ -453,11 +511,45 @@ def _make_test_loop_current(
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_runtest_teardown(item: pytest.Item) -> None:
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     # After the test's own teardown: a loop it closed or replaced is told of.
     state = _STATES.get(item.config)
     if state is not None:
         state.scopes.check_after_test(item)
+        if state.mixed and nextitem is not None:
+            _switch_backend(state, nextitem)
+
+
+def _switch_backend(state: _State, nextitem: pytest.Item) -> None:
+    # pytest tears the backend fixture down (and with it the wider async
+    # fixtures made in its loops) when its parameter changes; a test with one
+    # backend has no parameter, so a change of backend is done here.
+    in_use = state.backend_in_use
+    if in_use is None or ASYNC_TEST_KEY not in nextitem.stash:
+        return
+    param = backend_param(nextitem)
+    if param is not None:
+        backend = param.backend
+    elif POLICY_FIXTURE in getattr(nextitem, "fixturenames", ()) and (
+        policy_overridden(nextitem)
+    ):
+        return  # a policy's loops: known only once its fixture is set up
+    else:
+        backend = state.run.default_for_run()
+    if backend is None or backend is in_use[0]:
+        return
+    state.backend_in_use = None
+    in_use[1]()
+
+
+def note_backend_in_use(request: pytest.FixtureRequest, backend: Backend) -> None:
+    """Called by the backend fixture when it is set up for ``backend``."""
+    state = _STATES[request.config]
+    if state.mixed:
+        state.backend_in_use = (
+            backend,
+            _compat.finish_later(_compat.own_fixturedef(request), request),
+        )
 
 
 @pytest.hookimpl(wrapper=True)

@@ -244,6 +244,134 @@ def test_session_fixture_under_a_marker_backend_and_the_run_backend(
     ]
 
 
+# On one backend the run keeps pytest's order: nothing regroups it by backend,
+# so a module is never left and re-entered (which would close and remake its
+# loop and its module fixtures), whatever wider fixtures the tests use and
+# whether the backend comes from the run or from a loop-factories hook.
+ORDER_CONFTEST = """
+import asyncio
+
+import pytest
+import pytest_aioloop
+
+from pathlib import Path
+
+LOG = Path(__file__).with_name("events.log")
+
+
+def log(*words):
+    with LOG.open("a") as f:
+        f.write("/".join(str(w) for w in words) + "\\n")
+
+
+@pytest.fixture(scope="session")
+def settings():  # a plain sync session fixture
+    return {"x": 1}
+
+
+@pytest.fixture(scope="module")
+def resource(request):
+    log("resource-setup", request.module.__name__)
+    yield
+    log("resource-teardown", request.module.__name__)
+
+
+@pytest_aioloop.fixture(scope="session", loop_scope="session")
+async def connection():
+    log("connection-setup")
+    yield asyncio.get_running_loop()
+    log("connection-teardown")
+"""
+
+ORDER_TESTS = {
+    "test_a": """
+        import asyncio
+
+        import pytest
+
+        LOOPS = []
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_1(settings, resource):
+            LOOPS.append(asyncio.get_running_loop())
+
+        def test_2_sync(resource):
+            pass
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_3(connection, resource):
+            LOOPS.append(asyncio.get_running_loop())
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_4(resource):
+            LOOPS.append(asyncio.get_running_loop())
+            assert LOOPS[0] is LOOPS[1] is LOOPS[2]  # one module loop
+        """,
+    "test_b": """
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_5(settings, connection, tmp_path):
+            pass
+
+        def test_6_sync():
+            pass
+        """,
+}
+
+ORDER = [
+    "test_a.py::test_1",
+    "test_a.py::test_2_sync",
+    "test_a.py::test_3",
+    "test_a.py::test_4",
+    "test_b.py::test_5",
+    "test_b.py::test_6_sync",
+]
+
+
+def ran_in_order(result: pytest.RunResult) -> list[str]:
+    return [
+        line.split(" ")[0]
+        for line in result.outlines
+        if line.startswith("test_") and " PASSED" in line
+    ]
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["asyncio", "uvloop", "one-factory-hook", "one-factory-hook-and-marker"],
+)
+def test_a_run_on_one_backend_keeps_pytests_order(
+    pytester: pytest.Pytester, how: str
+) -> None:
+    conftest = ORDER_CONFTEST
+    args = ["-v", "-p", "no:randomly"]
+    if how.startswith("one-factory-hook"):
+        conftest += (
+            "\n\ndef pytest_asyncio_loop_factories(config, item):\n"
+            "    return {'custom': asyncio.SelectorEventLoop}\n"
+        )
+    else:
+        args.append(f"--asyncio-backend={how}")
+    pytester.makeconftest(conftest)
+    tests = dict(ORDER_TESTS)
+    if how == "one-factory-hook-and-marker":
+        tests["test_b"] = tests["test_b"].replace(
+            "@pytest.mark.asyncio\n",
+            "@pytest.mark.asyncio(loop_factories=['custom'])\n",
+        )
+    pytester.makepyfile(**tests)
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=6)
+    assert ran_in_order(result) == ORDER
+    assert events(pytester) == [
+        "resource-setup/test_a",
+        "connection-setup",
+        "resource-teardown/test_a",
+        "connection-teardown",
+    ]
+
+
 # Every loop scope on every backend: each test records its loop; the
 # last test checks who shared which loop.
 SCOPE_CONFTEST = """
