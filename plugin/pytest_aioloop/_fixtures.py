@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "_aioloop_backend",
+    "_aioloop_chosen_in_error",
     "asyncio_backend",
     "event_loop_policy",
     "unused_tcp_port",
@@ -45,6 +46,15 @@ def _aioloop_backend(request: pytest.FixtureRequest) -> Backend:
         backend = plan_of(_compat.requesting_item(request)).backend
     note_backend_in_use(request, backend)
     return backend
+
+
+@pytest.fixture
+def _aioloop_chosen_in_error(request: pytest.FixtureRequest) -> None:
+    """Requested only by a test whose marker or loop-factories hook is in error:
+    fails the test's setup with that error."""
+    from .plugin import plan_of
+
+    plan_of(request.node)
 
 
 @pytest.fixture(scope="session")

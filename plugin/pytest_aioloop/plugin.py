@@ -25,6 +25,9 @@ from ._fixtures import (
     _aioloop_backend as _aioloop_backend,
 )
 from ._fixtures import (
+    _aioloop_chosen_in_error as _aioloop_chosen_in_error,
+)
+from ._fixtures import (
     asyncio_backend as asyncio_backend,
 )
 from ._fixtures import (
@@ -111,6 +114,7 @@ class _State:
 #: The one backend chosen for each async test function of a module or class
 #: (by name), kept on that collector until its tests are collected.
 _SINGLES_KEY: Final = pytest.StashKey[dict[str, BackendParam]]()
+ERROR_FIXTURE: Final = "_aioloop_chosen_in_error"
 
 Item = pytest.Item
 
@@ -300,8 +304,14 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         param = parent.stash[_SINGLES_KEY].get(item.originalname)
         if param is not None:
             item.stash[SINGLE_BACKEND_KEY] = param
-            if param.error is not None and param.error.startswith("skip: "):
+            if param.error is None:
+                pass
+            elif param.error.startswith("skip: "):
                 item.add_marker(pytest.mark.skip(reason=param.error[6:]))
+            elif ERROR_FIXTURE not in item.fixturenames:
+                # an error of the test's setup, as it is with a backend
+                # parameter (the list is shared by the function's items)
+                item.fixturenames.append(ERROR_FIXTURE)
     if param is not None:
         item.extra_keyword_matches.add(param.name)
         return

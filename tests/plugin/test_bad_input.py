@@ -273,3 +273,34 @@ def test_async_generator_test_fails_saying_it_is_unsupported(
             "async generator tests are not supported. Make it a coroutine*"
         ]
     )
+
+
+@pytest.mark.parametrize("backends", [[], ["--asyncio-backend=asyncio,uvloop"]])
+def test_a_backend_chosen_in_error_is_an_error_of_that_tests_setup(
+    pytester: pytest.Pytester, strict_ini: Ini, backends: list[str]
+) -> None:
+    # On one backend as on several, and the tests after it are unaffected.
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+
+
+        @pytest.mark.asyncio(backend="nosuchloop")
+        async def test_unknown_backend():
+            pass
+
+
+        @pytest.mark.asyncio
+        async def test_after_it(asyncio_backend):
+            assert asyncio_backend in ("asyncio", "uvloop")
+        """
+    )
+    result = pytester.runpytest(*backends)
+    result.assert_outcomes(passed=2 if backends else 1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_unknown_backend*",
+            "test_it.py::test_unknown_backend: unknown backend 'nosuchloop' in "
+            "mark.asyncio; installed backends: asyncio, uvloop*",
+        ]
+    )
