@@ -22,6 +22,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Set on functions made fixtures by :func:`fixture`; the value is the loop scope.
 FIXTURE_ATTR: Final = "_aioloop_loop_scope"
 _UNSET: Final = "unset"
+#: What ``pytest_asyncio.fixture`` sets on the functions it makes fixtures
+#: (with the loop scope in ``_loop_scope``).
+_PYTEST_ASYNCIO_ATTR: Final = "_force_asyncio_fixture"
 
 #: Set on the async tests the plugin runs: what kind of async function the
 #: test is ("coroutine", "asyncgen" or "hypothesis").
@@ -41,10 +44,20 @@ def _mark(function: Any, loop_scope: LoopScope | None) -> None:
 
 def fixture_loop_scope(function: Any) -> LoopScope | bool | None:
     """The loop scope given to :func:`fixture`; ``None`` if not given there;
-    ``False`` if ``function`` was not made with :func:`fixture`."""
-    value = getattr(getattr(function, "__func__", function), FIXTURE_ATTR, False)
+    ``False`` if ``function`` was not made with :func:`fixture`.
+
+    A fixture made with ``pytest_asyncio.fixture`` counts as made with
+    :func:`fixture`: plugins that depend on pytest-asyncio (pytest-aiohttp's
+    ``aiohttp_client``, say) keep it installed, turned off with
+    ``-p no:asyncio``, and their async fixtures must still run in strict mode.
+    """
+    target = getattr(function, "__func__", function)
+    value = getattr(target, FIXTURE_ATTR, False)
     if value is False:
-        return False
+        if getattr(target, _PYTEST_ASYNCIO_ATTR, False) is not True:
+            return False
+        scope = getattr(target, "_loop_scope", None)
+        return scope if scope in LOOP_SCOPES else None
     return None if value == _UNSET else value
 
 

@@ -614,13 +614,21 @@ def _install_pytest_asyncio(target: Path) -> None:
         pytest.fail(f"could not install pytest-asyncio:\n{done.stdout}{done.stderr}")
 
 
+@pytest.fixture(scope="module")
+def pytest_asyncio_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the real pytest-asyncio 1.5 in it, for PYTHONPATH."""
+    site = tmp_path_factory.mktemp("site")
+    _install_pytest_asyncio(site)
+    return site
+
+
 @skip_in_reference
 def test_pytest_asyncio_installed_too_is_a_usage_error(
-    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    pytest_asyncio_site: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    site = tmp_path / "site"
-    _install_pytest_asyncio(site)
-    monkeypatch.setenv("PYTHONPATH", str(site), prepend=os.pathsep)
+    monkeypatch.setenv("PYTHONPATH", str(pytest_asyncio_site), prepend=os.pathsep)
     pytester.makepyfile(
         textwrap.dedent(
             """
@@ -644,6 +652,49 @@ def test_pytest_asyncio_installed_too_is_a_usage_error(
     for disabled in ("asyncio", "aioloop"):
         alone = pytester.runpytest_subprocess("-p", f"no:{disabled}")
         alone.assert_outcomes(passed=1)
+
+
+@skip_in_reference
+def test_fixtures_a_plugin_made_with_pytest_asyncio_run_in_strict_mode(
+    pytester: pytest.Pytester,
+    pytest_asyncio_site: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A plugin that depends on pytest-asyncio (pytest-aiohttp's aiohttp_client,
+    # say) keeps it installed; the suite turns it off with -p no:asyncio and
+    # the plugin's pytest_asyncio.fixture fixtures run on pytest-aioloop.
+    monkeypatch.setenv("PYTHONPATH", str(pytest_asyncio_site), prepend=os.pathsep)
+    pytester.makepyfile(
+        other_plugin="""
+        import asyncio
+
+        import pytest_asyncio
+
+
+        @pytest_asyncio.fixture
+        async def client():
+            yield asyncio.get_running_loop()
+
+
+        @pytest_asyncio.fixture(scope="module", loop_scope="module")
+        async def server():
+            return asyncio.get_running_loop()
+        """,
+        test_it="""
+        import asyncio
+
+        import pytest
+
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_uses_them(client, server):
+            assert client is server is asyncio.get_running_loop()
+        """,
+    )
+    pytester.makeini("[pytest]\naddopts = -p no:asyncio -p other_plugin\n")
+    for backend in ("asyncio", "uvloop"):
+        result = pytester.runpytest_subprocess(f"--asyncio-backend={backend}")
+        result.assert_outcomes(passed=1)
 
 
 def _guide_command() -> str:
