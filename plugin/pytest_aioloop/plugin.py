@@ -612,14 +612,18 @@ def pytest_terminal_summary(
     state = _STATES.get(config)
     if state is None:
         return
-    lines = state.reporter.summary_lines(verbose=terminalreporter.verbosity > 0)
+    verbose = terminalreporter.verbosity > 0
+    lines = state.reporter.summary_lines(verbose=verbose)
     if lines:
-        terminalreporter.section("aioloop: leaked tasks and lost exceptions")
+        # write_sep, not section: it ends the progress line first
+        terminalreporter.write_sep("=", "aioloop: leaked tasks and lost exceptions")
         for line in lines:
             terminalreporter.write_line(line)
         if state.settings.leaks.value == "report":
             terminalreporter.write_line(
-                "(-v shows where each task was; "
+                "(--asyncio-leaks=fail makes them failures)"
+                if verbose
+                else "(-v shows where each task was; "
                 "--asyncio-leaks=fail makes them failures)"
             )
     if state.policy_used:

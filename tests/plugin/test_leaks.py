@@ -58,6 +58,10 @@ def test_leaked_task_is_cancelled_and_summarised_by_default(
     )
     assert "test_clean" not in result.stdout.str().split("leaked tasks and lost")[1]
     assert (pytester.path / "leaky.cancelled").exists()
+    # the entries start right under the section's header line
+    lines = result.stdout.lines
+    header = next(i for i, line in enumerate(lines) if "leaked tasks and lost" in line)
+    assert lines[header + 1].startswith("test_it.py::test_leaks: leaked task")
 
 
 def test_verbose_summary_shows_what_the_task_was_awaiting(
@@ -73,6 +77,8 @@ def test_verbose_summary_shows_what_the_task_was_awaiting(
             "        await asyncio.sleep(30)",
         ]
     )
+    result.stdout.fnmatch_lines(["(--asyncio-leaks=fail makes them failures)"])
+    result.stdout.no_fnmatch_line("*-v shows where*")
 
 
 def test_debug_mode_says_where_the_task_was_created(
