@@ -25,7 +25,7 @@ import signal
 import threading
 import traceback
 import weakref
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Collection, Generator, Mapping
 from types import FrameType
 from typing import Any, Final, final
 
@@ -383,6 +383,26 @@ def _let_generators_close(
     return [t for t in tasks if not t.done()]
 
 
+# Every task alive in the process, of every loop (asyncio's own registry:
+# _all_tasks on 3.11, _scheduled_tasks and _eager_tasks from 3.12). Counting it
+# is cheap; asyncio.all_tasks() copies and filters it, which costs as much as a
+# few steps of a loop, on every test.
+_TASKS: Final = getattr(asyncio.tasks, "_all_tasks", None)
+_SCHEDULED_TASKS: Final = (
+    _TASKS if _TASKS is not None else getattr(asyncio.tasks, "_scheduled_tasks", None)
+)
+_EAGER_TASKS: Final[Collection[Any]] = getattr(asyncio.tasks, "_eager_tasks", ())
+
+
+def _no_task_but(task: asyncio.Task[Any] | None) -> bool:
+    """Whether no task other than ``task`` (alive, or ``None``) is alive at
+    all; ``False`` when that cannot be told cheaply (then scan all_tasks())."""
+    if _SCHEDULED_TASKS is None:
+        return False  # another Python: no registry to count
+    alive = len(_SCHEDULED_TASKS) + len(_EAGER_TASKS)
+    return alive <= (0 if task is None else 1)
+
+
 def _nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
     # The stdlib loop keeps its async generators and default executor in
     # private attributes; other loops (uvloop) always get the full shutdown.
@@ -573,9 +593,15 @@ class LoopRunner:
         # fewer for a test's own loop; uvloop's runs are not cheap).
         loop = self._loop
         me = self._worker
-        for task in asyncio.all_tasks(loop):
-            if task is not me:
-                return  # close() cancels and reports them first
+        if not _no_task_but(me):
+            for task in asyncio.all_tasks(loop):
+                if task is not me:
+                    return  # close() cancels and reports them first
+        if isinstance(loop, asyncio.BaseEventLoop) and loop._ready:  # type: ignore[attr-defined]
+            # Something still to run in this loop run: a generator the call
+            # dropped half-way has its aclose() task about to be made, say.
+            # close() lets it run.
+            return
         try:
             if not _nothing_to_shut_down(loop):
                 await loop.shutdown_asyncgens()
@@ -707,6 +733,8 @@ class LoopRunner:
         # started by this one (or by sync code between calls, which cannot be
         # told apart). One scan after the call, none before it.
         worker = self._worker
+        if _no_task_but(worker):
+            return
         for task in asyncio.all_tasks(self._loop):
             if task is not worker and task not in started_by:
                 started_by[task] = label
@@ -761,7 +789,9 @@ class LoopRunner:
         if (
             self._finished
             and (worker is None or worker.done())
-            and not asyncio.all_tasks(loop)
+            # a task made at the very end of the last call (a dropped
+            # generator's aclose() on uvloop) keeps the loop from this shortcut
+            and (_no_task_but(worker) or not asyncio.all_tasks(loop))
         ):
             loop.close()  # the last call left nothing to do (run(last=))
             return
