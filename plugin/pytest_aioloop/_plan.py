@@ -127,7 +127,7 @@ class RunBackends:
     a run of sync tests never imports asyncio.
     """
 
-    __slots__ = ("_loaded", "_made", "honour_global_policy", "names")
+    __slots__ = ("_loaded", "_made", "honour_global_policy", "hook_chose", "names")
 
     def __init__(
         self,
@@ -143,6 +143,8 @@ class RunBackends:
         #: it did under pytest-asyncio.
         self.honour_global_policy = honour_global_policy
         self._made: dict[tuple[str, Any], Backend] = {}
+        #: A loop-factories hook chose the loops of at least one test.
+        self.hook_chose = False
 
     @property
     def selected(self) -> tuple[Backend, ...]:
@@ -277,6 +279,8 @@ def backend_params(
     if options.backends is not None:
         return [_load(name, where) for name in options.backends]
     factories = _hook_factories(item.config, item)
+    if factories is not None:
+        run.hook_chose = True
     if options.loop_factories is not None:
         if factories is None:
             return [_load(name, where) for name in options.loop_factories]

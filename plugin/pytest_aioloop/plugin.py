@@ -626,6 +626,16 @@ def pytest_terminal_summary(
                 else "(-v shows where each task was; "
                 "--asyncio-leaks=fail makes them failures)"
             )
+    settings = state.settings
+    if state.run.hook_chose and (
+        settings.backends_from_cli or settings.backends != ("asyncio",)
+    ):
+        terminalreporter.write_line(
+            "aioloop: a loop-factories hook (pytest_asyncio_loop_factories) chose "
+            "the loops of some tests; the run's backends "
+            f"({', '.join(settings.backends)}) were not used for those.",
+            yellow=True,
+        )
     if state.policy_used:
         terminalreporter.write_line(
             "aioloop: tests ran on loops from an overridden event_loop_policy fixture; "

@@ -571,3 +571,35 @@ def test_example_suite_passes_on_asyncio_and_uvloop(pytester: pytest.Pytester) -
     )
     # One echo server per backend, for the whole session.
     assert result.stdout.str().count("echo server up") == 2
+
+
+@pytest.mark.parametrize("asked", [True, False])
+def test_a_note_says_when_a_hook_overrode_the_backend_asked_for(
+    pytester: pytest.Pytester, asked: bool
+) -> None:
+    # The header names the run's backends; when a loop-factories hook chose
+    # the loops instead, the summary says so (only if a backend was asked for).
+    pytester.makeconftest(
+        """
+        import asyncio
+
+        def pytest_asyncio_loop_factories(config, item):
+            return {"custom": asyncio.SelectorEventLoop}
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_it(asyncio_backend):
+            assert asyncio_backend == "custom"
+        """
+    )
+    result = pytester.runpytest(*(["--asyncio-backend=uvloop"] if asked else []))
+    result.assert_outcomes(passed=1)
+    note = "aioloop: a loop-factories hook (pytest_asyncio_loop_factories) chose *"
+    if asked:
+        result.stdout.fnmatch_lines([note + "(uvloop) were not used for those."])
+    else:
+        result.stdout.no_fnmatch_line(note)
