@@ -22,6 +22,7 @@ import collections
 import contextlib
 import contextvars
 import signal
+import sys
 import threading
 import traceback
 import weakref
@@ -384,12 +385,17 @@ def _let_generators_close(
 
 
 # Every task alive in the process, of every loop (asyncio's own registry:
-# _all_tasks on 3.11, _scheduled_tasks and _eager_tasks from 3.12). Counting it
-# is cheap; asyncio.all_tasks() copies and filters it, which costs as much as a
-# few steps of a loop, on every test.
+# _all_tasks on 3.11, _scheduled_tasks and _eager_tasks on 3.12 and 3.13).
+# Counting it is cheap; asyncio.all_tasks() copies and filters it, which costs
+# as much as a few steps of a loop, on every test. From 3.14 on, asyncio keeps
+# its own tasks elsewhere (that set holds only third-party tasks): no count.
 _TASKS: Final = getattr(asyncio.tasks, "_all_tasks", None)
 _SCHEDULED_TASKS: Final = (
-    _TASKS if _TASKS is not None else getattr(asyncio.tasks, "_scheduled_tasks", None)
+    None
+    if sys.version_info >= (3, 14)
+    else _TASKS
+    if _TASKS is not None
+    else getattr(asyncio.tasks, "_scheduled_tasks", None)
 )
 _EAGER_TASKS: Final[Collection[Any]] = getattr(asyncio.tasks, "_eager_tasks", ())
 
