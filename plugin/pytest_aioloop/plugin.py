@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 import sys
 import unittest
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, Final, final
 
 import pytest
@@ -83,6 +83,7 @@ _MARKER_HELP: Final = (
 class _State:
     __slots__ = (
         "backend_in_use",
+        "collected_order",
         "mixed",
         "policy_used",
         "reporter",
@@ -105,6 +106,8 @@ class _State:
         self.policy_used = False
         #: Async tests of this run differ in backend (set at collection).
         self.mixed = False
+        #: The items as collected, before any plugin reordered them.
+        self.collected_order: list[pytest.Item] | None = None
         #: In a mixed run: the backend the backend fixture was last set up
         #: for, and what tears it down (with the wider async fixtures made in
         #: that backend's loops).
@@ -213,6 +216,9 @@ def pytest_configure(config: pytest.Config) -> None:
         ),
         scopes=LoopScopes(reporter, debug=settings.debug),
         reporter=reporter,
+    )
+    config.pluginmanager.register(
+        _CollectedOrder(_STATES[config]), "aioloop-collected-order"
     )
 
 
@@ -328,6 +334,56 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.extra_keyword_matches.add(run.names[0])
 
 
+def _with_sync_tests_in_place(
+    items: list[Item],
+    collected: list[Item] | None,
+    chosen: Mapping[Item, object],
+    first: set[Item],
+) -> list[Item]:
+    # pytest's grouping by a session-scoped parameter moves the tests without
+    # one (sync tests) after all those with one: out of their module, whose
+    # fixtures are then set up once more at the end of the run. A sync test
+    # that is not parametrized itself goes back after the test it followed
+    # when collected, in the first backend's group (``first``).
+    if collected is None:
+        return items
+    present = set(items)
+
+    def movable(item: Item) -> bool:
+        return item not in chosen and "callspec" not in getattr(item, "__dict__", ())
+
+    after: dict[Item | None, list[Item]] = {}
+    anchor: Item | None = None
+    for item in collected:
+        if item not in present:
+            continue  # deselected since
+        if movable(item):
+            after.setdefault(anchor, []).append(item)
+        elif item in first:
+            anchor = item
+    if not after:
+        return items
+    result = after.pop(None, [])
+    for item in items:
+        if movable(item):
+            continue
+        result.append(item)
+        result.extend(after.pop(item, ()))
+    return result
+
+
+@final
+class _CollectedOrder:
+    """Keeps the order of collection for pytest_collection_modifyitems."""
+
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self._state.collected_order = list(items)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
@@ -365,7 +421,14 @@ def pytest_collection_modifyitems(
         if item in chosen:
             rank = ranks.setdefault(backend_of(item), len(ranks))
         keyed.append((rank, position, item))
-    items[:] = [item for _, _, item in sorted(keyed, key=lambda k: k[:2])]
+    first = {item for rank, _, item in keyed if rank == 0}
+    items[:] = _with_sync_tests_in_place(
+        [item for _, _, item in sorted(keyed, key=lambda k: k[:2])],
+        state.collected_order,
+        chosen,
+        first,
+    )
+    state.collected_order = None
     for item in chosen:
         # A parametrized test sets the backend fixture up first, so that
         # pytest's own switch of parameter comes before its other fixtures.

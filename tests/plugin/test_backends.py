@@ -431,10 +431,15 @@ class TestClass{n}:
 """
 
 SCOPE_CHECK = """
+import pytest
+
 from conftest import LOOPS
 
 
-def test_zz_loops_were_shared_within_each_scope_and_backend():
+# On the last backend, so that it runs after every other test (a sync test
+# would run in its place among the first backend's tests).
+@pytest.mark.asyncio(backend="uvloop")
+async def test_zz_loops_were_shared_within_each_scope_and_backend():
     expected = {
         "function-1": 1, "function-2": 1, "module-1": 1, "module-2": 1,
         "class-1": 2, "class-2": 2, "package": 2, "session": 2,
@@ -603,3 +608,49 @@ def test_a_note_says_when_a_hook_overrode_the_backend_asked_for(
         result.stdout.fnmatch_lines([note + "(uvloop) were not used for those."])
     else:
         result.stdout.no_fnmatch_line(note)
+
+
+def test_sync_tests_stay_in_their_module_when_tests_are_grouped_by_backend(
+    pytester: pytest.Pytester,
+) -> None:
+    # Grouping by backend must not move a module's sync tests out of it (to
+    # the end of the run), which would set its module fixtures up once more.
+    pytester.makepyfile(
+        test_mod="""
+        import pytest
+
+        SETUPS = []
+
+        @pytest.fixture(scope="module")
+        def db():
+            SETUPS.append("setup")
+            yield
+
+        @pytest.mark.asyncio
+        async def test_async(db):
+            pass
+
+        def test_sync(db):
+            pass
+
+        def test_z_count():
+            assert SETUPS == ["setup"]
+        """,
+        test_other="""
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_other():
+            pass
+        """,
+    )
+    result = pytester.runpytest("-v", "-p", "no:randomly", BOTH)
+    result.assert_outcomes(passed=6)
+    assert ran_in_order(result) == [
+        "test_mod.py::test_async[asyncio]",
+        "test_mod.py::test_sync",
+        "test_mod.py::test_z_count",
+        "test_other.py::test_other[asyncio]",
+        "test_mod.py::test_async[uvloop]",
+        "test_other.py::test_other[uvloop]",
+    ]
