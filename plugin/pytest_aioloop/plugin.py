@@ -82,6 +82,7 @@ _MARKER_HELP: Final = (
 @final
 class _State:
     __slots__ = (
+        "backend_chosen",
         "backend_in_use",
         "collected_order",
         "mixed",
@@ -104,6 +105,9 @@ class _State:
         self.scopes = scopes
         self.reporter = reporter
         self.policy_used = False
+        #: A marker, hook or the run's backends chose the backend of at least
+        #: one async test (set at collection).
+        self.backend_chosen = False
         #: Async tests of this run differ in backend (set at collection).
         self.mixed = False
         #: The items as collected, before any plugin reordered them.
@@ -320,6 +324,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
                 item.fixturenames.append(ERROR_FIXTURE)
     if param is not None:
         item.extra_keyword_matches.add(param.name)
+        _STATES[item.config].backend_chosen = True
         return
     if policy_overridden(item):
         names = item.fixturenames
@@ -394,11 +399,11 @@ def pytest_collection_modifyitems(
     # pytest_runtest_teardown). A run where every async test has the same
     # backend keeps pytest's order and skips the per-test cost.
     state = _STATES[config]
+    if not state.backend_chosen:
+        return  # every async test on the run's default (or a policy's loops)
     chosen: dict[Item, BackendParam | None] = {
         item: backend_param(item) for item in items if ASYNC_TEST_KEY in item.stash
     }
-    if not any(chosen.values()):
-        return  # every async test on the run's default (or a policy's loops)
     default = state.run.default_for_run()
 
     def backend_of(item: Item) -> object:
