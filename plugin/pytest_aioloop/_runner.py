@@ -374,14 +374,15 @@ def _let_generators_close(
     # That is the loop's own clean-up, not a leak: let it finish, as it would
     # have on a loop that ran on, so that the generator's `finally` runs in
     # full (cancelling it would stop that at its first await). Return the
-    # other tasks, and any such task still running after CANCEL_GRACE.
-    closing = [
+    # other tasks (leftovers of the scope, even if one ended in the meantime),
+    # and any such task still running after CANCEL_GRACE.
+    closing = {
         t for t in tasks if type(t.get_coro()).__name__ == "async_generator_athrow"
-    ]
+    }
     if not closing:
         return tasks
     loop.run_until_complete(asyncio.wait(closing, timeout=CANCEL_GRACE))
-    return [t for t in tasks if not t.done()]
+    return [t for t in tasks if t not in closing or not t.done()]
 
 
 # Every task alive in the process, of every loop (asyncio's own registry:

@@ -534,3 +534,41 @@ def test_a_generator_dropped_by_a_test_is_closed_in_full_and_not_reported(
     result.assert_outcomes(passed=2)
     result.stdout.no_fnmatch_line("*leaked task*")
     result.stdout.no_fnmatch_line("*destroyed but it is pending*")
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
+def test_a_task_left_pending_is_reported_though_it_ends_while_a_generator_closes(
+    pytester: pytest.Pytester, strict_ini: Ini, backend: str
+) -> None:
+    # Letting a dropped generator finish its clean-up runs the loop for a
+    # while; a task the test left pending may end meanwhile. It was pending
+    # when the test's scope ended: it is still a leaked task.
+    pytester.makepyfile(
+        test_a="""
+        import asyncio
+
+        import pytest
+
+        async def generator():
+            try:
+                yield 1
+                yield 2
+            finally:
+                await asyncio.sleep(0.3)
+
+        async def short_lived():
+            await asyncio.sleep(0.05)
+
+        @pytest.mark.asyncio
+        async def test_leaves_both():
+            asyncio.create_task(short_lived(), name="short-lived")
+            gen = generator()
+            await gen.__anext__()
+        """
+    )
+    result = pytester.runpytest(f"--asyncio-backend={backend}")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["test_a.py::test_leaves_both: leaked task: task 'short-lived' *"]
+    )
+    result.stdout.no_fnmatch_line("*async_generator_athrow*")
