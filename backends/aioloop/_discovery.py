@@ -88,13 +88,15 @@ def load_backend(name: str) -> Backend:
     # in-process pytester run that first imported asyncio drops it, with the
     # driver's module, when it ends; loops from the old module would not be
     # loops of the new one.
+    asyncio = sys.modules.get("asyncio")
     loaded = _loaded.get(name)
-    if loaded is not None and loaded[1] is sys.modules.get("asyncio"):
+    if loaded is not None and loaded[1] is asyncio:
         return loaded[0]
     with _lock:
         loaded = _loaded.get(name)
-        if loaded is None or loaded[1] is not sys.modules.get("asyncio"):
-            loaded = _loaded[name] = (_load(name), sys.modules.get("asyncio"))
+        if loaded is None or loaded[1] is not asyncio:
+            backend = _load(name)  # may import asyncio for the first time
+            loaded = _loaded[name] = (backend, sys.modules.get("asyncio"))
     return loaded[0]
 
 

@@ -123,7 +123,6 @@ class _State:
 _SINGLES_KEY: Final = pytest.StashKey[dict[str, BackendParam]]()
 ERROR_FIXTURE: Final = "_aioloop_chosen_in_error"
 
-Item = pytest.Item
 
 #: Each configured run's state. (A dict keyed by the config rather than the
 #: config's stash: it is read in every per-test hook, and a stash lookup
@@ -314,14 +313,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         param = parent.stash[_SINGLES_KEY].get(item.originalname)
         if param is not None:
             item.stash[SINGLE_BACKEND_KEY] = param
-            if param.error is None:
-                pass
-            elif param.error.startswith("skip: "):
-                item.add_marker(pytest.mark.skip(reason=param.error[6:]))
-            elif ERROR_FIXTURE not in item.fixturenames:
-                # an error of the test's setup, as it is with a backend
-                # parameter (the list is shared by the function's items)
-                item.fixturenames.append(ERROR_FIXTURE)
+            _mark_chosen_in_error(item, param.error)
     if param is not None:
         item.extra_keyword_matches.add(param.name)
         _STATES[item.config].backend_chosen = True
@@ -339,12 +331,24 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.extra_keyword_matches.add(run.names[0])
 
 
+def _mark_chosen_in_error(item: pytest.Function, error: str | None) -> None:
+    # What a backend parameter in error does, for a test kept off parameters:
+    # skip it, or make the error one of its setup.
+    if error is None:
+        return
+    if error.startswith("skip: "):
+        item.add_marker(pytest.mark.skip(reason=error.removeprefix("skip: ")))
+    elif ERROR_FIXTURE not in item.fixturenames:
+        # (the list is shared by the function's items: added once)
+        item.fixturenames.append(ERROR_FIXTURE)
+
+
 def _with_sync_tests_in_place(
-    items: list[Item],
-    collected: list[Item] | None,
-    chosen: Mapping[Item, object],
-    first: set[Item],
-) -> list[Item]:
+    items: list[pytest.Item],
+    collected: list[pytest.Item] | None,
+    chosen: Mapping[pytest.Item, object],
+    first: set[pytest.Item],
+) -> list[pytest.Item]:
     # pytest's grouping by a session-scoped parameter moves the tests without
     # one (sync tests) after all those with one: out of their module, whose
     # fixtures are then set up once more at the end of the run. A sync test
@@ -354,11 +358,11 @@ def _with_sync_tests_in_place(
         return items
     present = set(items)
 
-    def movable(item: Item) -> bool:
+    def movable(item: pytest.Item) -> bool:
         return item not in chosen and "callspec" not in getattr(item, "__dict__", ())
 
-    after: dict[Item | None, list[Item]] = {}
-    anchor: Item | None = None
+    after: dict[pytest.Item | None, list[pytest.Item]] = {}
+    anchor: pytest.Item | None = None
     for item in collected:
         if item not in present:
             continue  # deselected since
@@ -401,12 +405,12 @@ def pytest_collection_modifyitems(
     state = _STATES[config]
     if not state.backend_chosen:
         return  # every async test on the run's default (or a policy's loops)
-    chosen: dict[Item, BackendParam | None] = {
+    chosen: dict[pytest.Item, BackendParam | None] = {
         item: backend_param(item) for item in items if ASYNC_TEST_KEY in item.stash
     }
     default = state.run.default_for_run()
 
-    def backend_of(item: Item) -> object:
+    def backend_of(item: pytest.Item) -> object:
         param = chosen[item]
         if param is None:
             return default
