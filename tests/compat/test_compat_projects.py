@@ -622,13 +622,18 @@ def pytest_asyncio_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
+@pytest.fixture
+def pytest_asyncio_installed(
+    pytest_asyncio_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pytest-asyncio 1.5 importable, with its entry points, in subprocess runs."""
+    monkeypatch.setenv("PYTHONPATH", str(pytest_asyncio_site), prepend=os.pathsep)
+
+
 @skip_in_reference
 def test_pytest_asyncio_installed_too_is_a_usage_error(
-    pytester: pytest.Pytester,
-    pytest_asyncio_site: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    pytester: pytest.Pytester, pytest_asyncio_installed: None
 ) -> None:
-    monkeypatch.setenv("PYTHONPATH", str(pytest_asyncio_site), prepend=os.pathsep)
     pytester.makepyfile(
         textwrap.dedent(
             """
@@ -656,14 +661,11 @@ def test_pytest_asyncio_installed_too_is_a_usage_error(
 
 @skip_in_reference
 def test_fixtures_a_plugin_made_with_pytest_asyncio_run_in_strict_mode(
-    pytester: pytest.Pytester,
-    pytest_asyncio_site: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    pytester: pytest.Pytester, pytest_asyncio_installed: None
 ) -> None:
     # A plugin that depends on pytest-asyncio (pytest-aiohttp's aiohttp_client,
     # say) keeps it installed; the suite turns it off with -p no:asyncio and
     # the plugin's pytest_asyncio.fixture fixtures run on pytest-aioloop.
-    monkeypatch.setenv("PYTHONPATH", str(pytest_asyncio_site), prepend=os.pathsep)
     pytester.makepyfile(
         other_plugin="""
         import asyncio
