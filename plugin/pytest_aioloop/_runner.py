@@ -604,11 +604,6 @@ class LoopRunner:
             for task in asyncio.all_tasks(loop):
                 if task is not me:
                     return  # close() cancels and reports them first
-        if isinstance(loop, asyncio.BaseEventLoop) and loop._ready:  # type: ignore[attr-defined]
-            # Something still to run in this loop run: a generator the call
-            # dropped half-way has its aclose() task about to be made, say.
-            # close() lets it run.
-            return
         try:
             if not _nothing_to_shut_down(loop):
                 await loop.shutdown_asyncgens()
@@ -797,7 +792,7 @@ class LoopRunner:
             self._finished
             and (worker is None or worker.done())
             # a task made at the very end of the last call (a dropped
-            # generator's aclose() on uvloop) keeps the loop from this shortcut
+            # generator's aclose()) keeps the loop from this shortcut
             and (_no_task_but(worker) or not asyncio.all_tasks(loop))
         ):
             loop.close()  # the last call left nothing to do (run(last=))
