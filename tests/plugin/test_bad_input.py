@@ -304,3 +304,38 @@ def test_a_backend_chosen_in_error_is_an_error_of_that_tests_setup(
             "mark.asyncio; installed backends: asyncio, uvloop*",
         ]
     )
+
+
+@pytest.mark.parametrize(
+    ("returned", "shown"),
+    [("{}", "{}"), ("['loop']", "['loop']"), ("{'': object}", "{'': <class*")],
+)
+def test_a_loop_factories_hook_returning_a_bad_value_errors_its_tests(
+    pytester: pytest.Pytester, strict_ini: Ini, returned: str, shown: str
+) -> None:
+    pytester.makeconftest(
+        f"def pytest_asyncio_loop_factories(config, item):\n    return {returned}\n"
+    )
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+
+
+        @pytest.mark.asyncio
+        async def test_async():
+            pass
+
+
+        def test_sync():
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "test_it.py::test_async: the pytest_asyncio_loop_factories hook must "
+            f"return a non-empty mapping of names to loop factories (callables), "
+            f"got {shown}.",
+        ]
+    )
