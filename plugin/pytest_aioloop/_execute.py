@@ -223,6 +223,15 @@ def check_loop_scope(fixturedef: pytest.FixtureDef[Any], loop_scope: str) -> Non
         )
 
 
+async def _first_step(generator: Any) -> Any:
+    # __anext__() is called in the loop, not before: the first call registers
+    # the generator with the running loop's async-generator hooks, so that
+    # loop.shutdown_asyncgens() (at close, or called by the test itself, as
+    # sync clients that drive the loop do) finalises it, as pytest-asyncio's
+    # fixtures are.
+    return await generator.__anext__()
+
+
 def setup_async_fixture(
     fixturedef: pytest.FixtureDef[Any],
     request: pytest.FixtureRequest,
@@ -276,7 +285,7 @@ def setup_async_fixture(
         # teardown, which must run in that same task.
         runner.hold()
         try:
-            value = step(generator.__anext__(), context, "setup of", generator)
+            value = step(_first_step(generator), context, "setup of", generator)
         except StopAsyncIteration:
             runner.release()
             raise ValueError(f"async fixture {name!r} did not yield a value") from None

@@ -417,7 +417,11 @@ def _nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
         return False
     asyncgens = getattr(loop, "_asyncgens", None)
     executor = getattr(loop, "_default_executor", True)
-    return asyncgens is not None and not asyncgens and executor is None
+    if asyncgens is None or executor is not None:
+        return False
+    # An async-generator fixture's generator stays registered until it is
+    # dropped; once its teardown ran it to the end, there is nothing to close.
+    return all(generator.ag_frame is None for generator in asyncgens)
 
 
 def _close_failed(what: str, exc: BaseException) -> LoopProblem:

@@ -457,6 +457,52 @@ def test_async_fixture_teardown_runs_before_its_loop_closes(
     assert result.ret == 0
 
 
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
+def test_shutdown_asyncgens_in_a_test_finalises_its_generator_fixtures(
+    pytester: pytest.Pytester, strict_ini: Ini, backend: str
+) -> None:
+    # A client that drives the loop itself (gql's sync client) calls
+    # loop.shutdown_asyncgens(): the fixture's generator is registered with the
+    # loop, as pytest-asyncio's are, and its teardown runs there.
+    pytester.makepyfile(
+        """
+        import asyncio
+        import warnings
+
+        import pytest
+        import pytest_aioloop
+
+        EVENTS = []
+
+        @pytest_aioloop.fixture
+        async def server():
+            EVENTS.append("setup")
+            try:
+                yield
+            finally:
+                EVENTS.append("teardown")
+
+        @pytest.mark.asyncio
+        async def test_async_test_shuts_generators_down(server):
+            await asyncio.get_running_loop().shutdown_asyncgens()
+            assert EVENTS == ["setup", "teardown"]
+
+        def test_sync_test_drives_the_loop_of_its_fixture(server):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                loop = asyncio.get_event_loop()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            assert EVENTS == ["setup", "teardown"] * 2
+
+        def test_each_teardown_ran_once():
+            assert EVENTS == ["setup", "teardown"] * 2
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly", f"--asyncio-backend={backend}")
+    result.assert_outcomes(passed=3)
+    result.stdout.no_fnmatch_line("*leaked*")
+
+
 def test_async_fixtures_depend_on_each_other_and_on_sync_fixtures(
     pytester: pytest.Pytester, strict_ini: Ini
 ) -> None:
