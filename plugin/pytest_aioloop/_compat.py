@@ -21,6 +21,7 @@ __all__ = [
     "item_argnames",
     "item_fixture_value",
     "own_fixturedef",
+    "params_only_per_test",
     "replace_fixture_function",
     "requesting_item",
 ]
@@ -97,3 +98,16 @@ def own_fixturedef(request: pytest.FixtureRequest) -> pytest.FixtureDef[Any]:
     # its own definition, which its request knows only privately.
     fixturedef: pytest.FixtureDef[Any] = request._fixturedef  # type: ignore[attr-defined]
     return fixturedef
+
+
+def params_only_per_test(item: pytest.Item) -> bool:
+    # Whether every parameter of a parametrized test is function-scoped, so
+    # that pytest's grouping by wider parameters has nothing to keep together:
+    # a parameter's scope is kept only in the callspec's private map.
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return True
+    scopes = getattr(callspec, "_arg2scope", None)
+    if scopes is None:
+        return False
+    return all(getattr(scope, "value", None) == "function" for scope in scopes.values())

@@ -352,14 +352,15 @@ def _with_sync_tests_in_place(
     # pytest's grouping by a session-scoped parameter moves the tests without
     # one (sync tests) after all those with one: out of their module, whose
     # fixtures are then set up once more at the end of the run. A sync test
-    # that is not parametrized itself goes back after the test it followed
-    # when collected, in the first backend's group (``first``).
+    # without parameters wider than a test (those pytest groups on purpose)
+    # goes back after the test it followed when collected, in the first
+    # backend's group (``first``).
     if collected is None:
         return items
     present = set(items)
 
     def movable(item: pytest.Item) -> bool:
-        return item not in chosen and "callspec" not in getattr(item, "__dict__", ())
+        return item not in chosen and _compat.params_only_per_test(item)
 
     after: dict[pytest.Item | None, list[pytest.Item]] = {}
     anchor: pytest.Item | None = None

@@ -614,7 +614,8 @@ def test_sync_tests_stay_in_their_module_when_tests_are_grouped_by_backend(
     pytester: pytest.Pytester,
 ) -> None:
     # Grouping by backend must not move a module's sync tests out of it (to
-    # the end of the run), which would set its module fixtures up once more.
+    # the end of the run), which would set its module fixtures up once more;
+    # parametrized ones too (found in gql's suite).
     pytester.makepyfile(
         test_mod="""
         import pytest
@@ -633,6 +634,10 @@ def test_sync_tests_stay_in_their_module_when_tests_are_grouped_by_backend(
         def test_sync(db):
             pass
 
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_sync_parametrized(db, n):
+            pass
+
         def test_z_count():
             assert SETUPS == ["setup"]
         """,
@@ -645,10 +650,12 @@ def test_sync_tests_stay_in_their_module_when_tests_are_grouped_by_backend(
         """,
     )
     result = pytester.runpytest("-v", "-p", "no:randomly", BOTH)
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=8)
     assert ran_in_order(result) == [
         "test_mod.py::test_async[asyncio]",
         "test_mod.py::test_sync",
+        "test_mod.py::test_sync_parametrized[1]",
+        "test_mod.py::test_sync_parametrized[2]",
         "test_mod.py::test_z_count",
         "test_other.py::test_other[asyncio]",
         "test_mod.py::test_async[uvloop]",
