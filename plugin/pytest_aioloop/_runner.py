@@ -410,6 +410,13 @@ def _no_task_but(task: asyncio.Task[Any] | None) -> bool:
     return alive <= (0 if task is None else 1)
 
 
+def _awaited(task: asyncio.Task[Any] | None) -> bool:
+    # Whether something waits for the task to end (gather() or wait() add a
+    # done callback). The callbacks are a private attribute of asyncio's
+    # futures; without it, assume nobody waits.
+    return bool(getattr(task, "_callbacks", None))
+
+
 def _nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
     # The stdlib loop keeps its async generators and default executor in
     # private attributes; other loops (uvloop) always get the full shutdown.
@@ -556,14 +563,19 @@ class LoopRunner:
                 if self._closing or (self._holds <= 0 and not self.keep_worker):
                     return
                 self._wake = loop.create_future()
-                # Cancelled while idle (e.g. a fixture's TaskGroup saw a child
-                # fail): keep serving unless the loop is closing, which the top
-                # of the loop checks. (try/except: contextlib.suppress costs a
-                # Python-level object and two calls on every wait.)
-                try:  # noqa: SIM105
+                try:
                     await self._wake
                 except asyncio.CancelledError:
-                    pass
+                    # Cancelled while idle. By code that cancels every task of
+                    # the loop and waits for them (a common clean-up fixture):
+                    # end, or that wait never ends; the next call starts a new
+                    # worker. By a cancel scope, timeout or TaskGroup that a
+                    # suspended fixture holds (anyio repeats its cancellation
+                    # until the scope is left): keep serving, so that the
+                    # fixture's teardown leaves it in the task that entered
+                    # it. A call queued in the meantime is served first.
+                    if not jobs and (self._holds <= 0 or _awaited(me)):
+                        return
                 continue
             job = jobs.popleft()
             if job is None:

@@ -572,3 +572,63 @@ def test_a_task_left_pending_is_reported_though_it_ends_while_a_generator_closes
         ["test_a.py::test_leaves_both: leaked task: task 'short-lived' *"]
     )
     result.stdout.no_fnmatch_line("*async_generator_athrow*")
+
+
+@pytest.mark.parametrize("loop_scope", ["function", "module"])
+def test_a_fixture_that_cancels_every_task_and_waits_for_them_does_not_hang(
+    pytester: pytest.Pytester, loop_scope: str
+) -> None:
+    # A common clean-up fixture (arq's): cancel every task of the loop but
+    # the current one and gather them. The runner's idle worker task is one
+    # of them: it must end, and the next call, here an async-generator
+    # fixture's teardown, run in a new one.
+    pytester.makepyfile(
+        f"""
+        import asyncio
+
+        import pytest
+        import pytest_aioloop
+
+        asyncio_mark = pytest.mark.asyncio(loop_scope="{loop_scope}")
+        EVENTS = []
+
+        @pytest_aioloop.fixture(loop_scope="{loop_scope}")
+        async def loop():
+            return asyncio.get_running_loop()
+
+        @pytest_aioloop.fixture(loop_scope="{loop_scope}")
+        async def resource():
+            EVENTS.append("setup")
+            yield
+            await asyncio.sleep(0)
+            EVENTS.append("teardown")
+
+        @pytest.fixture
+        def cancel_remaining_tasks(loop):
+            yield
+
+            async def cancel_rest():
+                me = asyncio.current_task()
+                rest = [t for t in asyncio.all_tasks(loop) if t is not me]
+                for task in rest:
+                    task.cancel()
+                await asyncio.gather(*rest, return_exceptions=True)
+
+            loop.run_until_complete(cancel_rest())
+
+        @asyncio_mark
+        async def test_async(resource, cancel_remaining_tasks, loop):
+            loop.create_task(asyncio.sleep(3600))
+
+        def test_sync(resource, cancel_remaining_tasks, loop):
+            loop.create_task(asyncio.sleep(3600))
+
+        @asyncio_mark
+        async def test_next_test_runs():
+            await asyncio.sleep(0)
+            assert EVENTS == ["setup", "teardown"] * 2
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=60)
+    result.assert_outcomes(passed=3)
+    result.stdout.no_fnmatch_line("*leaked*")
