@@ -193,6 +193,8 @@ def fixture_runner(
     settings: Settings,
     run: RunBackends,
     scopes: LoopScopes,
+    *,
+    cached_per_backend: bool = True,
 ) -> tuple[LoopRunner, Plan]:
     """The runner an async fixture runs on, and the requesting test's plan."""
     item = _compat.requesting_item(request)
@@ -205,7 +207,7 @@ def fixture_runner(
             node = plan.node
     debug = plan.debug if node is plan.node else settings.debug
     runner = scopes.runner(node, plan.backend, debug=debug)
-    if fixturedef.scope != "function":
+    if cached_per_backend and fixturedef.scope != "function":
         # Cached per backend: when the backend parameter changes, pytest must
         # tear this fixture down (in its loop) before setting it up again.
         backend_def = _compat.active_fixturedef(request, BACKEND_FIXTURE)
@@ -221,6 +223,25 @@ def check_loop_scope(fixturedef: pytest.FixtureDef[Any], loop_scope: str) -> Non
             f"was made in. Give it loop_scope={fixturedef.scope!r} or wider.",
             pytrace=False,
         )
+
+
+def open_loop_of_sync_fixture(
+    fixturedef: pytest.FixtureDef[Any],
+    request: pytest.FixtureRequest,
+    loop_scope: str,
+    settings: Settings,
+    run: RunBackends,
+    scopes: LoopScopes,
+) -> None:
+    """Make the loop of a sync fixture made with ``fixture`` before it runs.
+
+    As under pytest-asyncio, where such a fixture requests its loop's runner:
+    the loop is current while it runs and is closed only after its teardown,
+    which may drive the loop (``loop.run_until_complete``) itself.
+    """
+    fixture_runner(
+        fixturedef, request, loop_scope, settings, run, scopes, cached_per_backend=False
+    )
 
 
 async def _first_step(generator: Any) -> Any:

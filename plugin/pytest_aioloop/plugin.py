@@ -569,6 +569,27 @@ def _fixture_kind(function: Any) -> str | None:
     return kind if kind in ("coroutine", "asyncgen") else None
 
 
+def _open_loop_of_sync_fixture(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> None:
+    # A sync fixture made with pytest_aioloop.fixture (or pytest_asyncio's)
+    # outlives its loop's opening, as it requests the loop under
+    # pytest-asyncio. An error of the test's marker or backend is left for the
+    # test (raised here, it would break pytest's fixture state).
+    declared = fixture_loop_scope(fixturedef.func)
+    state = _STATES[request.config]
+    settings = state.settings
+    loop_scope = declared or settings.default_fixture_loop_scope or fixturedef.scope
+    from ._execute import open_loop_of_sync_fixture
+
+    try:
+        open_loop_of_sync_fixture(
+            fixturedef, request, str(loop_scope), settings, state.run, state.scopes
+        )
+    except (Exception, pytest.fail.Exception):
+        return
+
+
 def _raise(error: BaseException, **kwargs: Any) -> Any:
     raise error
 
@@ -642,6 +663,8 @@ def pytest_fixture_setup(
     kind = _fixture_kind(fixturedef.func)
     if kind is None:
         _make_test_loop_current(fixturedef, request)
+        if fixture_loop_scope(fixturedef.func) is not False:
+            _open_loop_of_sync_fixture(fixturedef, request)
         return (yield)
     declared = fixture_loop_scope(fixturedef.func)
     state = _STATES[request.config]

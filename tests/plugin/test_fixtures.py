@@ -503,6 +503,69 @@ def test_shutdown_asyncgens_in_a_test_finalises_its_generator_fixtures(
     result.stdout.no_fnmatch_line("*leaked*")
 
 
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
+def test_sync_fixture_made_with_fixture_outlives_its_loop_opening(
+    pytester: pytest.Pytester, strict_ini: Ini, backend: str
+) -> None:
+    # Under pytest-asyncio a sync fixture made with its fixture decorator
+    # requests its loop: the loop is open before it and closed after its
+    # teardown, which may drive the loop itself (kopf's autouse fixture).
+    pytester.makepyfile(
+        """
+        import asyncio
+        import warnings
+
+        import pytest
+        import pytest_aioloop
+
+        DRIVEN = []
+
+        def current_loop():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return asyncio.get_event_loop()
+
+        @pytest_aioloop.fixture(autouse=True)
+        def drives_the_loop_at_teardown():
+            loop = current_loop()
+            yield
+            loop.run_until_complete(asyncio.sleep(0))
+            DRIVEN.append(loop)
+
+        @pytest_aioloop.fixture(scope="module", loop_scope="module")
+        def module_resource():
+            loop = current_loop()
+            yield loop
+            loop.run_until_complete(asyncio.sleep(0))
+            DRIVEN.append(loop)
+
+        @pytest_aioloop.fixture
+        async def running_loop():
+            return asyncio.get_running_loop()
+
+        def test_sync(running_loop, module_resource):
+            assert current_loop() is running_loop
+            assert module_resource is not running_loop
+
+        @pytest.mark.asyncio
+        async def test_async(running_loop):
+            assert asyncio.get_running_loop() is running_loop
+        """
+    )
+    pytester.makepyfile(
+        test_z="""
+        import test_sync_fixture_made_with_fixture_outlives_its_loop_opening as t
+
+        def test_every_teardown_drove_its_loop_and_the_loops_closed_after():
+            assert len(t.DRIVEN) == 3
+            assert all(loop.is_closed() for loop in t.DRIVEN)
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly", f"--asyncio-backend={backend}")
+    result.assert_outcomes(passed=3)
+    assert result.ret == 0
+
+
 def test_async_fixtures_depend_on_each_other_and_on_sync_fixtures(
     pytester: pytest.Pytester, strict_ini: Ini
 ) -> None:
