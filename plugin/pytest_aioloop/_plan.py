@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 from collections.abc import Callable, Mapping
@@ -167,10 +168,12 @@ class RunBackends:
     def from_factory(
         self, name: str, factory: Callable[[], Any], where: str
     ) -> Backend:
-        key = (name, factory)
+        key = (name, _factory_key(factory))
         backend = self._made.get(key)
         if backend is None:
             backend = Backend(name, factory, target=where)
+            # (the first factory of a key is kept alive by its backend: the
+            # ids in the key stay its objects' ids)
             self._made[key] = backend
         return backend
 
@@ -180,6 +183,41 @@ class RunBackends:
             policy.new_event_loop,
             f"event_loop_policy fixture ({type(policy).__qualname__})",
         )
+
+
+def _factory_key(factory: Any) -> Any:
+    """What tells two factories of a loop-factories hook apart.
+
+    A hook is called once per test and often returns a new ``lambda`` or
+    ``functools.partial`` each time: made at the same place from the same
+    objects, they make the same loops, so they are one backend (a wider loop
+    is shared, tests keep their order), not one backend per test.
+    """
+    if type(factory) is FunctionType:
+        cells = factory.__closure__ or ()
+        try:
+            captured = tuple(id(cell.cell_contents) for cell in cells)
+        except ValueError:  # a cell not filled yet
+            return id(factory)
+        return (
+            factory.__code__,
+            id(factory.__globals__),
+            tuple(map(id, factory.__defaults__ or ())),
+            tuple((k, id(v)) for k, v in (factory.__kwdefaults__ or {}).items()),
+            captured,
+        )
+    if type(factory) is functools.partial:
+        return (
+            "partial",
+            _factory_key(factory.func),
+            tuple(map(id, factory.args)),
+            tuple((k, id(v)) for k, v in factory.keywords.items()),
+        )
+    try:
+        hash(factory)
+    except TypeError:
+        return id(factory)
+    return factory
 
 
 def _installed_policy() -> asyncio.AbstractEventLoopPolicy | None:

@@ -339,7 +339,14 @@ def ran_in_order(result: pytest.RunResult) -> list[str]:
 
 @pytest.mark.parametrize(
     "how",
-    ["asyncio", "uvloop", "one-factory-hook", "one-factory-hook-and-marker"],
+    [
+        "asyncio",
+        "uvloop",
+        "one-factory-hook",
+        "one-factory-hook-and-marker",
+        "one-factory-hook-new-lambda-each-call",
+        "one-factory-hook-new-partial-each-call",
+    ],
 )
 def test_a_run_on_one_backend_keeps_pytests_order(
     pytester: pytest.Pytester, how: str
@@ -347,9 +354,19 @@ def test_a_run_on_one_backend_keeps_pytests_order(
     conftest = ORDER_CONFTEST
     args = ["-v", "-p", "no:randomly"]
     if how.startswith("one-factory-hook"):
+        # A hook is called once per test: a new lambda or partial made at
+        # one place each time is still one backend.
+        factory = {
+            "one-factory-hook-new-lambda-each-call": (
+                "lambda: asyncio.SelectorEventLoop()"
+            ),
+            "one-factory-hook-new-partial-each-call": (
+                "__import__('functools').partial(asyncio.SelectorEventLoop)"
+            ),
+        }.get(how, "asyncio.SelectorEventLoop")
         conftest += (
             "\n\ndef pytest_asyncio_loop_factories(config, item):\n"
-            "    return {'custom': asyncio.SelectorEventLoop}\n"
+            f"    return {{'custom': {factory}}}\n"
         )
     else:
         args.append(f"--asyncio-backend={how}")
@@ -370,6 +387,37 @@ def test_a_run_on_one_backend_keeps_pytests_order(
         "resource-teardown/test_a",
         "connection-teardown",
     ]
+
+
+def test_a_hook_making_a_new_lambda_each_call_still_shares_wider_loops(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        import asyncio
+
+        def pytest_asyncio_loop_factories(config, item):
+            return {"custom": lambda: asyncio.SelectorEventLoop()}
+        """
+    )
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        import pytest
+
+        pytestmark = pytest.mark.asyncio(loop_scope="module")
+        LOOPS = []
+
+        async def test_first():
+            LOOPS.append(asyncio.get_running_loop())
+
+        async def test_second():
+            LOOPS.append(asyncio.get_running_loop())
+            assert LOOPS[0] is LOOPS[1]
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
 
 
 # Every loop scope on every backend: each test records its loop; the
