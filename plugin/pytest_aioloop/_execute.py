@@ -13,7 +13,14 @@ from typing import Any, Final
 import pytest
 
 from . import _compat
-from ._plan import BACKEND_FIXTURE, AsyncKind, Plan, RunBackends, plan_for
+from ._plan import (
+    BACKEND_FIXTURE,
+    AsyncKind,
+    BackendInUse,
+    Plan,
+    RunBackends,
+    plan_for,
+)
 from ._reports import Reporter
 from ._runner import LoopRunner, RunFailed
 from ._scopes import LoopScopes, scope_node
@@ -195,10 +202,17 @@ def fixture_runner(
     scopes: LoopScopes,
     *,
     cached_per_backend: bool = True,
+    in_use: BackendInUse | None = None,
 ) -> tuple[LoopRunner, Plan]:
-    """The runner an async fixture runs on, and the requesting test's plan."""
+    """The runner an async fixture runs on, and the requesting test's plan.
+
+    ``in_use``: for a sync test on a run whose async tests differ in backend,
+    the backend of the tests around it and its backend fixture: the sync
+    test's async fixtures join that backend's wider fixtures.
+    """
     item = _compat.requesting_item(request)
     plan = plan_for(item, settings, run)
+    backend = plan.backend if in_use is None else in_use.backend
     if fixturedef.scope == "function" and loop_scope == "function":
         node = plan.node
     else:
@@ -206,11 +220,17 @@ def fixture_runner(
         if node is item:
             node = plan.node
     debug = plan.debug if node is plan.node else settings.debug
-    runner = scopes.runner(node, plan.backend, debug=debug)
+    runner = scopes.runner(node, backend, debug=debug)
     if cached_per_backend and fixturedef.scope != "function":
         # Cached per backend: when the backend parameter changes, pytest must
         # tear this fixture down (in its loop) before setting it up again.
-        backend_def = _compat.active_fixturedef(request, BACKEND_FIXTURE)
+        # (A sync test has no parameter: requested from it, the backend
+        # fixture would be torn down and made again for no backend.)
+        backend_def = (
+            _compat.active_fixturedef(request, BACKEND_FIXTURE)
+            if in_use is None
+            else in_use.fixturedef
+        )
         backend_def.addfinalizer(_compat.finish_later(fixturedef, request))
     return runner, plan
 
@@ -232,6 +252,7 @@ def open_loop_of_sync_fixture(
     settings: Settings,
     run: RunBackends,
     scopes: LoopScopes,
+    in_use: BackendInUse | None = None,
 ) -> None:
     """Make the loop of a sync fixture made with ``fixture`` before it runs.
 
@@ -240,7 +261,14 @@ def open_loop_of_sync_fixture(
     which may drive the loop (``loop.run_until_complete``) itself.
     """
     fixture_runner(
-        fixturedef, request, loop_scope, settings, run, scopes, cached_per_backend=False
+        fixturedef,
+        request,
+        loop_scope,
+        settings,
+        run,
+        scopes,
+        cached_per_backend=False,
+        in_use=in_use,
     )
 
 
@@ -261,11 +289,12 @@ def setup_async_fixture(
     settings: Settings,
     run: RunBackends,
     scopes: LoopScopes,
+    in_use: BackendInUse | None = None,
 ) -> Callable[..., Any]:
     """Return a sync stand-in for the async fixture function, bound to its loop."""
     check_loop_scope(fixturedef, loop_scope)
     runner, plan = fixture_runner(
-        fixturedef, request, loop_scope, settings, run, scopes
+        fixturedef, request, loop_scope, settings, run, scopes, in_use=in_use
     )
     function = _compat.bound_fixture_function(fixturedef, request)
     name = fixturedef.argname

@@ -7,7 +7,7 @@ import inspect
 import warnings
 from collections.abc import Callable, Mapping
 from types import FunctionType
-from typing import TYPE_CHECKING, Any, Final, Literal, final
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, final
 
 import pytest
 
@@ -183,6 +183,16 @@ class RunBackends:
             policy.new_event_loop,
             f"event_loop_policy fixture ({type(policy).__qualname__})",
         )
+
+
+class BackendInUse(NamedTuple):
+    """On a run whose async tests differ in backend: the backend of the test
+    being run, how to finish its backend fixture (and with it the wider async
+    fixtures made in its loops), and that fixture's definition."""
+
+    backend: Backend
+    finish: Callable[[], object]
+    fixturedef: pytest.FixtureDef[Any]
 
 
 def _factory_key(factory: Any) -> Any:

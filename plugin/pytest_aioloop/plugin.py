@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 import sys
 import unittest
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Generator, Mapping
 from typing import Any, Final, final
 
 import pytest
@@ -58,6 +58,7 @@ from ._plan import (
     BACKEND_FIXTURE,
     POLICY_FIXTURE,
     SINGLE_BACKEND_KEY,
+    BackendInUse,
     BackendParam,
     Plan,
     RunBackends,
@@ -115,7 +116,7 @@ class _State:
         #: In a mixed run: the backend the backend fixture was last set up
         #: for, and what tears it down (with the wider async fixtures made in
         #: that backend's loops).
-        self.backend_in_use: tuple[Backend, Callable[[], None]] | None = None
+        self.backend_in_use: BackendInUse | None = None
 
 
 #: The one backend chosen for each async test function of a module or class
@@ -569,6 +570,18 @@ def _fixture_kind(function: Any) -> str | None:
     return kind if kind in ("coroutine", "asyncgen") else None
 
 
+def _in_use_for_sync_test(
+    state: _State, request: pytest.FixtureRequest
+) -> BackendInUse | None:
+    # A sync test runs once, among the tests of one backend: on a run whose
+    # async tests differ in backend, its async fixtures join that backend's.
+    if not state.mixed or state.backend_in_use is None:
+        return None
+    if ASYNC_TEST_KEY in _compat.requesting_item(request).stash:
+        return None
+    return state.backend_in_use
+
+
 def _open_loop_of_sync_fixture(
     fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
 ) -> None:
@@ -584,7 +597,13 @@ def _open_loop_of_sync_fixture(
 
     try:
         open_loop_of_sync_fixture(
-            fixturedef, request, str(loop_scope), settings, state.run, state.scopes
+            fixturedef,
+            request,
+            str(loop_scope),
+            settings,
+            state.run,
+            state.scopes,
+            _in_use_for_sync_test(state, request),
         )
     except (Exception, pytest.fail.Exception):
         return
@@ -640,19 +659,19 @@ def _switch_backend(state: _State, nextitem: pytest.Item) -> None:
         return  # a policy's loops: known only once its fixture is set up
     else:
         backend = state.run.default_for_run()
-    if backend is None or backend is in_use[0]:
+    if backend is None or backend is in_use.backend:
         return
     state.backend_in_use = None
-    in_use[1]()
+    in_use.finish()
 
 
 def note_backend_in_use(request: pytest.FixtureRequest, backend: Backend) -> None:
     """Called by the backend fixture when it is set up for ``backend``."""
     state = _STATES[request.config]
     if state.mixed:
-        state.backend_in_use = (
-            backend,
-            _compat.finish_later(_compat.own_fixturedef(request), request),
+        fixturedef = _compat.own_fixturedef(request)
+        state.backend_in_use = BackendInUse(
+            backend, _compat.finish_later(fixturedef, request), fixturedef
         )
 
 
@@ -688,6 +707,7 @@ def pytest_fixture_setup(
             settings,
             state.run,
             state.scopes,
+            _in_use_for_sync_test(state, request),
         )
     except (Exception, pytest.fail.Exception) as exc:
         # Raised from the fixture function itself, so that pytest records it

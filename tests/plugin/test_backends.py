@@ -709,3 +709,49 @@ def test_sync_tests_stay_in_their_module_when_tests_are_grouped_by_backend(
         "test_mod.py::test_async[uvloop]",
         "test_other.py::test_other[uvloop]",
     ]
+
+
+def test_a_sync_test_joins_the_wider_async_fixtures_of_the_backend_around_it(
+    pytester: pytest.Pytester,
+) -> None:
+    # A sync test has no backend parameter: asking for the backend fixture
+    # from it tore down the session fixtures made for the tests before it,
+    # and its own session fixture then found its dependency gone (found in
+    # python-telegram-bot's suite).
+    pytester.makeconftest(
+        """
+        import asyncio
+
+        import pytest
+
+        @pytest.fixture(scope="session")
+        async def inner():
+            yield asyncio.get_running_loop()
+
+        @pytest.fixture(scope="session")
+        async def outer(inner):
+            assert asyncio.get_running_loop() is inner
+            return inner
+        """
+    )
+    pytester.makepyfile(
+        """
+        import uvloop
+
+        SEEN = []
+
+        async def test_async(inner, asyncio_backend):
+            SEEN.append((asyncio_backend, inner))
+
+        def test_sync(outer):
+            # among the first backend's tests, with their session fixtures
+            assert SEEN == [("asyncio", outer)]
+            assert not isinstance(outer, uvloop.Loop)
+
+        async def test_z_async(outer, inner, asyncio_backend):
+            assert outer is inner
+            assert isinstance(inner, uvloop.Loop) == (asyncio_backend == "uvloop")
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly", "-o", "asyncio_mode=auto", BOTH)
+    result.assert_outcomes(passed=5)
