@@ -586,9 +586,10 @@ def _open_loop_of_sync_fixture(
     fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
 ) -> None:
     # A sync fixture made with pytest_aioloop.fixture (or pytest_asyncio's)
-    # outlives its loop's opening, as it requests the loop under
-    # pytest-asyncio. An error of the test's marker or backend is left for the
-    # test (raised here, it would break pytest's fixture state).
+    # is set up after its loop is opened and torn down before it closes, as
+    # under pytest-asyncio, where it requests the loop. An error of the test's
+    # marker or backend is left for the test (raised here, it would break
+    # pytest's fixture state).
     declared = fixture_loop_scope(fixturedef.func)
     state = _STATES[request.config]
     settings = state.settings
