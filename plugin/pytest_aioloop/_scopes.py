@@ -128,13 +128,29 @@ class LoopScopes:
 
     def _end(self, node: ScopeNode, backend: Backend) -> None:
         # The scope node's finaliser: a loop found closed here was closed by
-        # the test or a fixture of this scope; tell them (after closing).
+        # the test or a fixture of this scope; tell them (after closing): a
+        # wider loop's tests fail, a test's own loop gets a warning.
         runner = self._runners.get((node, backend))
         closed_early = runner is not None and runner.loop.is_closed()
         self.close(node, backend)
-        if closed_early:
-            assert runner is not None
-            pytest.fail(_closed_message(node.nodeid, runner.label), pytrace=False)
+        if not closed_early:
+            return
+        assert runner is not None
+        if isinstance(node, pytest.Item):
+            # A test's own loop, closed by the test or one of its fixtures
+            # (tornado's IOLoop.close() in a fixture's finaliser, say): no
+            # other test would have used it. A warning, as pytest-asyncio
+            # gives.
+            warnings.warn(
+                pytest.PytestWarning(
+                    f"{node.nodeid}: its own event loop was closed by the test or "
+                    f"a fixture before pytest-aioloop closed it; what was still "
+                    f"pending on it was not cancelled or reported."
+                ),
+                stacklevel=1,
+            )
+            return
+        pytest.fail(_closed_message(node.nodeid, runner.label), pytrace=False)
 
     def check_after_test(self, item: pytest.Item) -> None:
         """After a test and its teardown: the current loop must still be open

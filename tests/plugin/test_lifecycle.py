@@ -266,12 +266,18 @@ def test_a_fixture_that_closes_the_loop_is_told_and_the_next_test_is_fine(
             await asyncio.sleep(0)
         """
     )
-    result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=4, errors=2)
+    result = pytester.runpytest(
+        "-p", "no:randomly", "-W", "default::pytest.PytestWarning"
+    )
+    # A module loop closed early fails the test that closed it; a test's own
+    # loop, which no other test would use, gets a warning (pytest-asyncio
+    # warns; tornado's IOLoop.close() in pyzmq's fixtures does this).
+    result.assert_outcomes(passed=4, errors=1, warnings=1)
     result.stdout.fnmatch_lines(
         [
             "*::test_closes closed the event loop of module *",
-            "*::test_function_loop_closed closed the event loop of *",
+            "*::test_function_loop_closed: its own event loop was closed by the "
+            "test or a fixture*",
         ]
     )
 
