@@ -73,11 +73,14 @@ def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> ScopeN
 class LoopScopes:
     """Owns every open runner; a runner closes when its scope node is torn down."""
 
-    __slots__ = ("_current", "_runners", "debug", "reporter")
+    __slots__ = ("_current", "_runners", "_unended", "debug", "reporter")
 
     def __init__(self, reporter: Reporter, *, debug: bool) -> None:
         self.reporter = reporter
         self.debug = debug
+        #: Test's own loops made early for its sync fixtures, whose close is
+        #: not registered yet (see runner(end_later=)).
+        self._unended: set[tuple[ScopeNode, Backend]] = set()
         self._runners: dict[tuple[ScopeNode, Backend], LoopRunner] = {}
         self._current: asyncio.AbstractEventLoop | None = None
 
@@ -94,16 +97,24 @@ class LoopScopes:
         *,
         debug: bool | None = None,
         closed_by_caller: bool = False,
+        end_later: bool = False,
     ) -> LoopRunner:
         """The open runner of ``node`` on ``backend``, made on first use.
 
         A new runner closes when its scope node is torn down, unless
         ``closed_by_caller`` (a test's own loop that no fixture used: the
-        test closes it right after its call).
+        test closes it right after its call). ``end_later``: a test's own
+        loop made for its sync fixtures; its close is registered with the
+        first async fixture or the test's call that uses it (so that it
+        closes before the teardown of the sync fixtures set up before, as
+        pytest-asyncio's does), else at the end of the test's teardown.
         """
         key = (node, backend)
         runner = self._runners.get(key)
         if runner is not None and not runner.closed and not runner.loop.is_closed():
+            if not end_later and key in self._unended:
+                self._unended.discard(key)
+                node.addfinalizer(lambda: self._end(node, backend))
             self.make_current(runner)
             return runner
         if runner is not None:
@@ -121,7 +132,9 @@ class LoopScopes:
             # through the plugin would only hide it.
             raise pytest.fail.Exception(str(exc), pytrace=False) from None
         self._runners[key] = runner
-        if not closed_by_caller:
+        if end_later:
+            self._unended.add(key)
+        elif not closed_by_caller:
             node.addfinalizer(lambda: self._end(node, backend))
         self.make_current(runner)
         return runner
@@ -157,6 +170,12 @@ class LoopScopes:
         and current. A closed one fails the test (the next test gets a new
         one); one replaced by another loop is put back with a warning; one
         unset (``asyncio.run()`` in a sync test does that) is put back."""
+        if self._unended:
+            # made for sync fixtures, then used by nothing (the test failed
+            # or was skipped before its call)
+            for unended in [k for k in self._unended if k[0] is item]:
+                self._unended.discard(unended)
+                self._end(*unended)
         loop = self._current
         if loop is None:
             return

@@ -629,7 +629,9 @@ def _make_test_loop_current(
         plan = plan_of(item)
         if LOOP_SCOPES.index(plan.scope) >= LOOP_SCOPES.index(fixturedef.scope):
             state = _STATES[item.config]
-            state.scopes.runner(plan.node, plan.backend, debug=plan.debug)
+            state.scopes.runner(
+                plan.node, plan.backend, debug=plan.debug, end_later=plan.node is item
+            )
     except (Exception, pytest.fail.Exception):
         return
 

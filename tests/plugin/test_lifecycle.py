@@ -242,6 +242,7 @@ def test_a_fixture_that_closes_the_loop_is_told_and_the_next_test_is_fine(
         import asyncio
 
         import pytest
+        import pytest_aioloop
 
         @pytest.fixture
         def closing_loop():
@@ -257,8 +258,20 @@ def test_a_fixture_that_closes_the_loop_is_told_and_the_next_test_is_fine(
         async def test_after():
             await asyncio.sleep(0)
 
+        @pytest_aioloop.fixture
+        async def closing_own_loop(request):
+            # as pyzmq's io_loop fixture: tornado's IOLoop.close() in a finaliser
+            loop = asyncio.get_running_loop()
+            request.addfinalizer(loop.close)
+
         @pytest.mark.asyncio
-        async def test_function_loop_closed(closing_loop):
+        async def test_function_loop_closed(closing_own_loop):
+            pass
+
+        @pytest.mark.asyncio
+        async def test_own_loop_closed_before_the_sync_fixture_closes_it(
+            closing_loop,
+        ):
             pass
 
         @pytest.mark.asyncio
@@ -272,7 +285,7 @@ def test_a_fixture_that_closes_the_loop_is_told_and_the_next_test_is_fine(
     # A module loop closed early fails the test that closed it; a test's own
     # loop, which no other test would use, gets a warning (pytest-asyncio
     # warns; tornado's IOLoop.close() in pyzmq's fixtures does this).
-    result.assert_outcomes(passed=4, errors=1, warnings=1)
+    result.assert_outcomes(passed=5, errors=1, warnings=1)
     result.stdout.fnmatch_lines(
         [
             "*::test_closes closed the event loop of module *",
@@ -638,3 +651,74 @@ def test_a_fixture_that_cancels_every_task_and_waits_for_them_does_not_hang(
     result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=60)
     result.assert_outcomes(passed=3)
     result.stdout.no_fnmatch_line("*leaked*")
+
+
+def test_a_tests_own_loop_closes_before_the_teardown_of_sync_fixtures_set_up_before(
+    pytester: pytest.Pytester,
+) -> None:
+    # As under pytest-asyncio: a sync fixture set up before the test's loop
+    # was needed sees it closed at its teardown (leftovers cancelled, the
+    # executor's threads joined); kopf's and python-statemachine's autouse
+    # checks for pending tasks and threads rely on it. It still finds the
+    # loop current in its setup.
+    pytester.makepyfile(
+        """
+        import asyncio
+        import threading
+        import warnings
+
+        import pytest
+        import pytest_aioloop
+
+        def current_loop():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return asyncio.get_event_loop()
+
+        @pytest.fixture
+        def checks_after_the_test():
+            threads = set(threading.enumerate())
+            loop = current_loop()
+            yield
+            assert loop.is_closed()
+            assert not [t for t in asyncio.all_tasks(loop) if not t.done()]
+            assert set(threading.enumerate()) <= threads
+
+        @pytest_aioloop.fixture
+        async def resource():
+            yield 1
+
+        @pytest.mark.asyncio
+        async def test_leaves_a_task_and_an_executor_thread(
+            checks_after_the_test, resource
+        ):
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, lambda: None)
+            loop.create_task(asyncio.sleep(3600))
+
+        @pytest.mark.asyncio
+        async def test_without_async_fixtures(checks_after_the_test):
+            asyncio.get_running_loop().create_task(asyncio.sleep(3600))
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("setup failed")
+
+        MADE = []
+
+        @pytest.fixture
+        def made_the_loop():
+            MADE.append(current_loop())
+
+        @pytest.mark.asyncio
+        async def test_setup_fails_after_the_loop_was_made(made_the_loop, broken):
+            pass
+
+        def test_that_loop_was_closed_all_the_same():
+            assert MADE[0].is_closed()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*RuntimeError: setup failed*"])
+    result.stdout.no_fnmatch_line("*ResourceWarning*")
