@@ -245,33 +245,6 @@ def check_loop_scope(fixturedef: pytest.FixtureDef[Any], loop_scope: str) -> Non
         )
 
 
-def open_loop_of_sync_fixture(
-    fixturedef: pytest.FixtureDef[Any],
-    request: pytest.FixtureRequest,
-    loop_scope: str,
-    settings: Settings,
-    run: RunBackends,
-    scopes: LoopScopes,
-    in_use: BackendInUse | None = None,
-) -> None:
-    """Make the loop of a sync fixture made with ``fixture`` before it runs.
-
-    As under pytest-asyncio, where such a fixture requests its loop's runner:
-    the loop is current while it runs and is closed only after its teardown,
-    which may drive the loop (``loop.run_until_complete``) itself.
-    """
-    fixture_runner(
-        fixturedef,
-        request,
-        loop_scope,
-        settings,
-        run,
-        scopes,
-        cached_per_backend=False,
-        in_use=in_use,
-    )
-
-
 async def _first_step(generator: Any) -> Any:
     # __anext__() is called in the loop, not before: the first call registers
     # the generator with the running loop's async-generator hooks, so that

@@ -112,7 +112,7 @@ class LoopScopes:
         key = (node, backend)
         runner = self._runners.get(key)
         if runner is not None and not runner.closed and not runner.loop.is_closed():
-            if not end_later and key in self._unended:
+            if self._unended and not end_later and key in self._unended:
                 self._unended.discard(key)
                 node.addfinalizer(lambda: self._end(node, backend))
             self.make_current(runner)

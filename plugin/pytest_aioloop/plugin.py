@@ -71,7 +71,14 @@ from ._plan import (
 )
 from ._reports import Reporter
 from ._scopes import LoopScopes
-from ._settings import LOOP_SCOPES, Mode, Settings, add_options, read_settings
+from ._settings import (
+    LOOP_SCOPES,
+    LoopScope,
+    Mode,
+    Settings,
+    add_options,
+    read_settings,
+)
 
 _MARKER_HELP: Final = (
     "asyncio(loop_scope='function', backend=None, timeout=None, debug=False): "
@@ -583,28 +590,31 @@ def _in_use_for_sync_test(
 
 
 def _open_loop_of_sync_fixture(
-    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    fixturedef: pytest.FixtureDef[Any],
+    request: pytest.FixtureRequest,
+    declared: LoopScope | bool | None,
 ) -> None:
     # A sync fixture made with pytest_aioloop.fixture (or pytest_asyncio's)
     # is set up after its loop is opened and torn down before it closes, as
-    # under pytest-asyncio, where it requests the loop. An error of the test's
-    # marker or backend is left for the test (raised here, it would break
-    # pytest's fixture state).
-    declared = fixture_loop_scope(fixturedef.func)
+    # under pytest-asyncio, where it requests the loop: the loop is current
+    # while it runs and its teardown may drive it. Not cached per backend (it
+    # makes nothing in the loop). An error of the test's marker or backend is
+    # left for the test (raised here, it would break pytest's fixture state).
     state = _STATES[request.config]
     settings = state.settings
     loop_scope = declared or settings.default_fixture_loop_scope or fixturedef.scope
-    from ._execute import open_loop_of_sync_fixture
+    from ._execute import fixture_runner
 
     try:
-        open_loop_of_sync_fixture(
+        fixture_runner(
             fixturedef,
             request,
             str(loop_scope),
             settings,
             state.run,
             state.scopes,
-            _in_use_for_sync_test(state, request),
+            cached_per_backend=False,
+            in_use=_in_use_for_sync_test(state, request),
         )
     except (Exception, pytest.fail.Exception):
         return
@@ -685,8 +695,9 @@ def pytest_fixture_setup(
     kind = _fixture_kind(fixturedef.func)
     if kind is None:
         _make_test_loop_current(fixturedef, request)
-        if fixture_loop_scope(fixturedef.func) is not False:
-            _open_loop_of_sync_fixture(fixturedef, request)
+        declared_sync = fixture_loop_scope(fixturedef.func)
+        if declared_sync is not False:
+            _open_loop_of_sync_fixture(fixturedef, request, declared_sync)
         return (yield)
     declared = fixture_loop_scope(fixturedef.func)
     state = _STATES[request.config]
