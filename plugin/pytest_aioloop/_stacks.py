@@ -12,6 +12,9 @@ from collections.abc import Iterable
 from types import FrameType
 from typing import Any, Final
 
+from ._asyncio_compat import gather_children, source_traceback
+from ._asyncio_compat import waiting_on as _waiting_on
+
 __all__ = ["describe_task", "format_await_stack", "format_handler_context"]
 
 #: Tasks shown at most below one await (a gather, a TaskGroup).
@@ -78,10 +81,7 @@ def _tasks_in(frame: FrameType) -> list[asyncio.Future[Any]]:
 def _awaited_tasks(future: Any) -> list[asyncio.Future[Any]]:
     if isinstance(future, asyncio.Task):
         return [future]
-    children = getattr(future, "_children", None)  # asyncio.gather
-    if isinstance(children, list):
-        return [c for c in children if isinstance(c, asyncio.Future)]
-    return []
+    return gather_children(future)
 
 
 def _stack_lines(
@@ -109,9 +109,7 @@ def _stack_lines(
             coro = task.get_coro()
             name = getattr(coro, "__qualname__", type(coro).__name__)
             lines.append(f"  -- which awaits task {task.get_name()!r} ({name}):")
-            _stack_lines(
-                task, getattr(task, "_fut_waiter", None), depth + 1, seen, lines
-            )
+            _stack_lines(task, _waiting_on(task), depth + 1, seen, lines)
         else:
             lines.append(f"  -- which awaits {task!r}")
     if len(pending) > _MAX_AWAITED:
@@ -127,7 +125,7 @@ def format_await_stack(root: Any, *, waiting_on: Any = None) -> str:
     children of a ``gather``, are followed.
     """
     if isinstance(root, asyncio.Task) and waiting_on is None:
-        waiting_on = getattr(root, "_fut_waiter", None)
+        waiting_on = _waiting_on(root)
     lines: list[str] = []
     _stack_lines(root, waiting_on, 0, {id(root)}, lines)
     return "\n".join(lines) if lines else "  (no await stack: it was not suspended)"
@@ -169,7 +167,7 @@ def _created_at(source: Iterable[Any]) -> str:
 def describe_task(task: asyncio.Task[Any], started_by: str | None) -> tuple[str, str]:
     coro = task.get_coro()
     qualname = getattr(coro, "__qualname__", type(coro).__name__)
-    source = getattr(task, "_source_traceback", None)
+    source = source_traceback(task)
     summary = (
         f"task {task.get_name()!r} running {qualname}{_where_defined(coro)} "
         f"was still pending"
