@@ -42,6 +42,7 @@ def _run(
     label: str,
     root: Any = None,
     policy: Any = None,
+    name: str | None = None,
     last: bool = False,
 ) -> Any:
     __tracebackhide__ = True
@@ -58,6 +59,7 @@ def _run(
         "timeout": timeout,
         "label": label,
         "root": root,
+        "name": name,
         "last": last,
     }
     try:
@@ -111,6 +113,7 @@ def run_test(
                 timeout=plan.timeout,
                 policy=plan.policy,
                 label=label,
+                name=item.nodeid,
                 last=fresh,
             )
     except BaseException:
@@ -148,6 +151,7 @@ def _run_hypothesis(
             timeout=plan.timeout,
             policy=plan.policy,
             label=label,
+            name=label.removeprefix("test "),
         )
 
     function.hypothesis.inner_test = run_example

@@ -42,6 +42,7 @@ from ._stacks import describe_task, format_await_stack, format_handler_context
 
 __all__ = [
     "CANCEL_GRACE",
+    "IDLE_WORKER_NAME",
     "LoopProblem",
     "LoopRunner",
     "LoopStopped",
@@ -51,6 +52,10 @@ __all__ = [
     "restore_interrupt_handler",
     "take_late_problems",
 ]
+
+#: The worker task's name while it waits for the next call; while it runs
+#: one, it is named after it (a test's node id).
+IDLE_WORKER_NAME: Final = "aioloop-worker (idle)"
 
 #: How long cancelled leftovers (and a call that swallowed its timeout's
 #: cancellation) get to finish before they are given up on.
@@ -273,6 +278,7 @@ class _Job:
         "error",
         "label",
         "last",
+        "name",
         "result",
         "root",
         "timeout",
@@ -287,8 +293,10 @@ class _Job:
         label: str,
         done: asyncio.Future[None] | None,
         last: bool,
+        name: str,
     ) -> None:
         self.coro = coro
+        self.name = name
         self.last = last
         self.context = context
         self.timeout = timeout
@@ -330,6 +338,7 @@ class _Deadline:
         job = self.job
         self.stack = format_await_stack(
             job.root if job.root is not None else job.coro,
+            task=self.task,
             waiting_on=waiting_on(self.task),
         )
         self._cancel()
@@ -541,6 +550,9 @@ class LoopRunner:
             if job is None:
                 return
             self._busy = True
+            # named after what it runs: `python -m asyncio ps` shows the test
+            assert me is not None
+            me.set_name(job.name)
             try:
                 if job.timeout is None:
                     job.result = await _InContext(job.coro, job.context)
@@ -550,6 +562,7 @@ class LoopRunner:
                 job.error = exc
             finally:
                 self._busy = False
+                me.set_name(IDLE_WORKER_NAME)
             try:
                 if job.last and not jobs and self._holds <= 0:
                     await self._finish_in_run()
@@ -617,12 +630,14 @@ class LoopRunner:
         timeout: float | None = None,
         root: Any = None,
         label: str = "test",
+        name: str | None = None,
         last: bool = False,
     ) -> Any:
         """Run ``coro`` to completion in the worker task and return its result.
 
         ``last``: :meth:`close` comes right after this call; what closing can
-        do on the loop is done at the end of this call's loop run.
+        do on the loop is done at the end of this call's loop run. ``name``:
+        the worker task's name while it runs this call (default ``label``).
 
         Raises what the coroutine raised; :class:`TimeoutExpired` when
         ``timeout`` expires; :class:`LoopStopped` when the loop is stopped
@@ -655,9 +670,9 @@ class LoopRunner:
             # will): a task of its own, made in the call's context, does what
             # the worker would, minus the queue and the step-by-step context
             # switch of _InContext.
-            job = _Job(coro, context, timeout, root, label, None, last)
+            job = _Job(coro, context, timeout, root, label, None, last, name or label)
             waiter = self._worker = loop.create_task(
-                self._serve_one(job), name="aioloop-worker", context=context
+                self._serve_one(job), name=job.name, context=context
             )
         else:
             if worker is None or worker.done() or self._abandoned:
@@ -666,9 +681,9 @@ class LoopRunner:
                 # stopped by a test that stopped the loop under it): serve
                 # from a new one.
                 self._wake = None
-                self._worker = loop.create_task(self._serve(), name="aioloop-worker")
+                self._worker = loop.create_task(self._serve(), name=IDLE_WORKER_NAME)
             waiter = loop.create_future()
-            job = _Job(coro, context, timeout, root, label, waiter, last)
+            job = _Job(coro, context, timeout, root, label, waiter, last, name or label)
             self._jobs.append(job)
             wake = self._wake
             if wake is not None and not wake.done():
@@ -694,7 +709,7 @@ class LoopRunner:
             interrupts.interrupted = False
             if self._worker is not None:
                 self._worker.uncancel()
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt(f"Ctrl-C cancelled {job.label}") from None
         started_by = self._started_by
         if started_by is not None:
             self._note_started(started_by, label)
