@@ -21,7 +21,7 @@ from ._marker import (
     has_mark,
     marks_of,
 )
-from ._scopes import ScopeError, ScopeNode, scope_node
+from ._scopes import ScopeError, ScopeNode, asyncio_compat, scope_node
 from ._settings import Settings
 
 if TYPE_CHECKING:
@@ -159,9 +159,7 @@ class RunBackends:
     def default_for_run(self) -> Backend:
         """The backend of a test nothing else chose one for."""
         if self.honour_global_policy:
-            from ._asyncio_compat import installed_policy  # imports asyncio
-
-            policy = installed_policy()
+            policy = asyncio_compat().installed_policy()
             if policy is not None:
                 return self.from_policy(policy)
         return self.default

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import pytest
 
@@ -18,7 +20,14 @@ if TYPE_CHECKING:
 
     from ._runner import LoopProblem, LoopRunner
 
-__all__ = ["SCOPES_KEY", "LoopScopes", "ScopeError", "ScopeNode", "scope_node"]
+__all__ = [
+    "SCOPES_KEY",
+    "LoopScopes",
+    "ScopeError",
+    "ScopeNode",
+    "asyncio_compat",
+    "scope_node",
+]
 
 #: A node whose lifetime bounds a loop: the test itself, a class, module,
 #: package or the session.
@@ -119,10 +128,12 @@ class LoopScopes:
             # A test closed this loop: report it on that scope, serve a new one.
             self.close(node, backend)
         label = _where(node)
-        from ._runner import LoopRunner  # asyncio, only once a loop is needed
-
+        runner_module = sys.modules.get(_RUNNER)
+        if runner_module is None:
+            # asyncio, only once a loop is needed
+            runner_module = importlib.import_module(_RUNNER)
         try:
-            runner = LoopRunner(
+            runner = runner_module.LoopRunner(
                 backend, debug=self.debug if debug is None else debug, label=label
             )
         except BackendLoopError as exc:
@@ -228,7 +239,8 @@ class LoopScopes:
             newest = next(reversed(self._runners.values()), None)
             self._current = newest.loop if newest is not None else None
             _set_event_loop(self._current)
-        self.reporter.handle(_where(node), problems)
+        if problems:
+            self.reporter.handle(_where(node), problems)
 
     def close_all(self) -> None:
         """Close every runner left (the end of the run), newest first; the
@@ -260,15 +272,26 @@ def _closed_message(nodeid: str, label: str) -> str:
 
 
 def _get_event_loop() -> asyncio.AbstractEventLoop | None:
-    from ._asyncio_compat import current_loop  # imports asyncio: when needed
-
-    return current_loop()
+    return asyncio_compat().current_loop()
 
 
 def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
-    from ._asyncio_compat import set_current_loop
+    asyncio_compat().set_current_loop(loop)
 
-    set_current_loop(loop)
+
+_COMPAT: Final = f"{__package__}._asyncio_compat"
+_RUNNER: Final = f"{__package__}._runner"
+
+
+def asyncio_compat() -> Any:
+    """The ``_asyncio_compat`` module, imported on first use (it imports
+    asyncio, so only once a loop is needed). Looked up in sys.modules: a
+    relative import inside a function resolves its package in Python code on
+    every call, several times per test."""
+    module = sys.modules.get(_COMPAT)
+    if module is None:
+        module = importlib.import_module(_COMPAT)
+    return module
 
 
 SCOPES_KEY: Final = pytest.StashKey[LoopScopes]()

@@ -557,18 +557,24 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         )
         return None
     state = _STATES[pyfuncitem.config]
-    execute = sys.modules.get(_EXECUTE)
-    if execute is None:
-        # asyncio, only once an async test runs. (Looked up each time rather
-        # than kept: pytester's in-process runs drop the modules they import.)
-        execute = importlib.import_module(_EXECUTE)
-    execute.run_test(
+    _execute().run_test(
         pyfuncitem, kind, state.settings, state.run, state.scopes, state.reporter
     )
     return True
 
 
 _EXECUTE: Final = f"{__package__}._execute"
+
+
+def _execute() -> Any:
+    # The _execute module: asyncio, only once an async test or fixture runs.
+    # (Looked up each time rather than kept: pytester's in-process runs drop
+    # the modules they import; and a relative import in a function resolves
+    # its package in Python code on every call.)
+    execute = sys.modules.get(_EXECUTE)
+    if execute is None:
+        execute = importlib.import_module(_EXECUTE)
+    return execute
 
 
 def _fixture_kind(function: Any) -> str | None:
@@ -604,10 +610,8 @@ def _open_loop_of_sync_fixture(
     state = _STATES[request.config]
     settings = state.settings
     loop_scope = declared or settings.default_fixture_loop_scope or fixturedef.scope
-    from ._execute import fixture_runner
-
     try:
-        fixture_runner(
+        _execute().fixture_runner(
             fixturedef,
             request,
             str(loop_scope),
@@ -728,10 +732,8 @@ def pytest_fixture_setup(
             return (yield)  # anyio's or trio's fixture, whatever the plugin order
         declared = None
     loop_scope = declared or settings.default_fixture_loop_scope or fixturedef.scope
-    from ._execute import setup_async_fixture  # asyncio, only when needed
-
     try:
-        stand_in = setup_async_fixture(
+        stand_in = _execute().setup_async_fixture(
             fixturedef,
             request,
             kind,
