@@ -21,6 +21,7 @@ import asyncio
 import collections
 import contextlib
 import contextvars
+import functools
 import signal
 import threading
 import traceback
@@ -106,7 +107,9 @@ _late: list[tuple[str, LoopProblem]] = []
 #: else holds it: most often a task or future of it in a reference cycle,
 #: whose unretrieved exception reaches the late handler when the garbage
 #: collector frees it.
-_closed_loops: weakref.WeakSet[Any] = weakref.WeakSet()
+#: (Weak references that remove themselves: cheaper to add to, once per
+#: loop, than a WeakSet.)
+_closed_loops: set[weakref.ref[Any]] = set()
 
 
 def closed_loops_alive() -> bool:
@@ -125,18 +128,17 @@ def take_late_problems() -> list[tuple[str, LoopProblem]]:
     return taken
 
 
-def _late_handler(label: str) -> Callable[[Any, dict[str, Any]], None]:
-    def handle(loop: Any, context: dict[str, Any]) -> None:
-        summary, detail = format_handler_context(context)
-        _late.append(
-            (
-                label,
-                LoopProblem("exception", f"{summary} (after the loop closed)", detail),
-            )
+def _handle_late(label: str, loop: Any, context: dict[str, Any]) -> None:
+    # A closed loop's exception handler (bound to the loop's label with
+    # functools.partial).
+    summary, detail = format_handler_context(context)
+    _late.append(
+        (
+            label,
+            LoopProblem("exception", f"{summary} (after the loop closed)", detail),
         )
-        _log_as_asyncio_does(loop, context)
-
-    return handle
+    )
+    _log_as_asyncio_does(loop, context)
 
 
 def _log_as_asyncio_does(loop: Any, context: dict[str, Any]) -> None:
@@ -887,7 +889,14 @@ class LoopRunner:
         self._on_close.clear()
         if self._started_by is not None:
             self._started_by.clear()
-        with contextlib.suppress(RuntimeError, TypeError):  # a loop that refuses
-            self._loop.set_exception_handler(_late_handler(self.label))
-        with contextlib.suppress(TypeError):  # a loop type without weakrefs
-            _closed_loops.add(self._loop)
+        # (try rather than contextlib.suppress: this runs for every loop)
+        try:  # noqa: SIM105
+            self._loop.set_exception_handler(
+                functools.partial(_handle_late, self.label)
+            )
+        except (RuntimeError, TypeError):  # a loop that refuses
+            pass
+        try:  # noqa: SIM105
+            _closed_loops.add(weakref.ref(self._loop, _closed_loops.discard))
+        except TypeError:  # a loop type without weakrefs
+            pass
