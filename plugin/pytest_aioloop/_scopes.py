@@ -110,7 +110,7 @@ class LoopScopes:
 
         A new runner closes when its scope node is torn down, unless
         ``closed_by_caller`` (a test's own loop that no fixture used: the
-        test closes it right after its call). ``end_later``: a test's own
+        test closes it right after its call, and it is not made current). ``end_later``: a test's own
         loop made for its sync fixtures; its close is registered with the
         first async fixture or the test's call that uses it (so that it
         closes before the teardown of the sync fixtures set up before, as
@@ -145,7 +145,11 @@ class LoopScopes:
             self._unended.add(key)
         elif not closed_by_caller:
             node.addfinalizer(lambda: self._end(node, backend))
-        self.make_current(runner)
+        if not closed_by_caller:
+            # A test's own loop that no fixture used runs only the test's
+            # coroutine, where asyncio gives the running loop: it is not made
+            # current (two policy calls per test saved).
+            self.make_current(runner)
         return runner
 
     def _end(self, node: ScopeNode, backend: Backend) -> None:
