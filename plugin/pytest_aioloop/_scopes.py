@@ -110,11 +110,12 @@ class LoopScopes:
 
         A new runner closes when its scope node is torn down, unless
         ``closed_by_caller`` (a test's own loop that no fixture used: the
-        test closes it right after its call, and it is not made current). ``end_later``: a test's own
-        loop made for its sync fixtures; its close is registered with the
-        first async fixture or the test's call that uses it (so that it
-        closes before the teardown of the sync fixtures set up before, as
-        pytest-asyncio's does), else at the end of the test's teardown.
+        test closes it right after its call, and it is not made current).
+        ``end_later``: a test's own loop made for its sync fixtures; its
+        close is registered with the first async fixture or the test's call
+        that uses it (so that it closes before the teardown of the sync
+        fixtures set up before, as pytest-asyncio's does), else at the end
+        of the test's teardown.
         """
         key = (node, backend)
         runner = self._runners.get(key)
