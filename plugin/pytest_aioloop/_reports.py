@@ -44,6 +44,7 @@ _KIND_TITLES: Final = {
     "leak": "leaked task",
     "exception": "lost exception",
     "close": "loop teardown",
+    "blocked": "blocked loop",
 }
 
 
