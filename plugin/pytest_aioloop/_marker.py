@@ -11,6 +11,7 @@ from ._settings import LOOP_SCOPES, LoopScope, parse_timeout
 
 __all__ = [
     "MARKER",
+    "NO_LIMIT",
     "MarkerError",
     "MarkerOptions",
     "cached_marker_options",
@@ -60,6 +61,10 @@ class MarkerOptions:
 
 
 NO_OPTIONS: Final = MarkerOptions()
+
+#: ``MarkerOptions.timeout`` of a marker that turns the limit off
+#: (``timeout=None`` or ``timeout=0``); ``None`` there: no timeout= given.
+NO_LIMIT: Final = 0.0
 
 
 def _names(value: object, keyword: str, where: str) -> tuple[str, ...]:
@@ -190,11 +195,11 @@ def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
                 factories = _names(kwargs["loop_factories"], "loop_factories", where)
         if not seen_timeout and "timeout" in kwargs:
             seen_timeout = True
-            if kwargs["timeout"] is not None:
-                try:
-                    timeout = parse_timeout(kwargs["timeout"], "mark.asyncio timeout=")
-                except ValueError as exc:
-                    raise MarkerError(f"{where}: {exc}.") from None
+            try:
+                limit = parse_timeout(kwargs["timeout"], "mark.asyncio timeout=")
+            except ValueError as exc:
+                raise MarkerError(f"{where}: {exc}.") from None
+            timeout = NO_LIMIT if limit is None else limit
         if not seen_debug and "debug" in kwargs:
             seen_debug = True
             if not isinstance(kwargs["debug"], bool):
