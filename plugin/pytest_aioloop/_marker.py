@@ -93,9 +93,24 @@ def _check(mark: pytest.Mark, where: str) -> None:
         )
     unknown = sorted(set(mark.kwargs) - set(_KEYWORDS))
     if unknown:
+        import difflib
+
+        guesses = {
+            name: close[0]
+            for name in unknown
+            if (close := difflib.get_close_matches(name, _KEYWORDS, n=1))
+        }
+        hint = ""
+        if len(unknown) == 1 and guesses:
+            hint = f" (did you mean {guesses[unknown[0]]!r}?)"
+        elif guesses:
+            pairs = ", ".join(
+                f"{close!r} for {name!r}" for name, close in guesses.items()
+            )
+            hint = f" (did you mean {pairs}?)"
         raise MarkerError(
             f"{where}: mark.asyncio got unknown keyword(s) "
-            f"{', '.join(map(repr, unknown))}; "
+            f"{', '.join(map(repr, unknown))}{hint}; "
             f"valid keywords: {', '.join(_KEYWORDS)}."
         )
     loop_scope = mark.kwargs.get("loop_scope")

@@ -139,6 +139,11 @@ def test_marker_misuse_fails_that_test_only_and_says_why(
             pass
 
 
+        @pytest.mark.asyncio(looop_scope="module", timout=1, zzz=0)
+        async def test_unknown_keywords():
+            pass
+
+
         @pytest.mark.asyncio(loop_scope="galaxy")
         async def test_bad_scope():
             pass
@@ -186,7 +191,7 @@ def test_marker_misuse_fails_that_test_only_and_says_why(
     result = pytester.runpytest()
     outcomes = result.parseoutcomes()
     assert outcomes["passed"] == 2
-    assert outcomes.get("failed", 0) + outcomes.get("errors", 0) == 9
+    assert outcomes.get("failed", 0) + outcomes.get("errors", 0) == 10
     keywords = "backend, debug, loop_factories, loop_scope, scope, timeout"
     positive = "must be a positive number of seconds, or 0 or none for no limit"
     result.stdout.fnmatch_lines_random(
@@ -195,7 +200,10 @@ def test_marker_misuse_fails_that_test_only_and_says_why(
             "got positional ('module',) (did you mean loop_scope='module'?); "
             f"valid keywords: {keywords}.",
             "test_it.py::test_unknown_keyword: mark.asyncio got unknown keyword(s) "
-            f"'loop_scop'; valid keywords: {keywords}.",
+            f"'loop_scop' (did you mean 'loop_scope'?); valid keywords: {keywords}.",
+            "test_it.py::test_unknown_keywords: mark.asyncio got unknown keyword(s) "
+            "'looop_scope', 'timout', 'zzz' (did you mean 'loop_scope' for "
+            f"'looop_scope', 'timeout' for 'timout'?); valid keywords: {keywords}.",
             "test_it.py::test_bad_scope: mark.asyncio got an invalid loop scope "
             f"'galaxy'; valid scopes: {SCOPES}.",
             "test_it.py::test_class_scope_outside_a_class: loop_scope='class' needs a "
