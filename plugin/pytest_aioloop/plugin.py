@@ -704,7 +704,11 @@ def pytest_fixture_setup(
     settings = state.settings
     if declared is False:
         if settings.mode is not Mode.AUTO:
-            return (yield)
+            try:
+                return (yield)
+            except (pytest.fail.Exception, Warning) as exc:
+                _with_strict_mode_hint(exc, fixturedef.argname)
+                raise
         item = _compat.requesting_item(request)
         if owned_by_other_plugin(item, item.fixturenames):  # type: ignore[attr-defined]
             return (yield)  # anyio's or trio's fixture, whatever the plugin order
@@ -734,6 +738,27 @@ def pytest_fixture_setup(
         return (yield)
     finally:
         _compat.replace_fixture_function(fixturedef, original)
+
+
+#: What pytest's own error (pytest 9) or warning (8.4) about an async fixture
+#: that no plugin ran starts with after the test's name.
+_UNHANDLED_ASYNC_FIXTURE: Final = " requested an async fixture "
+
+
+def _with_strict_mode_hint(error: BaseException, name: str) -> None:
+    # A plain @pytest.fixture async def in strict mode: pytest says no plugin
+    # ran it; say which decorator or mode would have.
+    text = str(error)
+    if _UNHANDLED_ASYNC_FIXTURE not in text:
+        return
+    hint = (
+        f"pytest-aioloop: in strict mode (asyncio_mode = strict, the default) "
+        f"only async fixtures made with @pytest_aioloop.fixture run; decorate "
+        f"{name!r} with @pytest_aioloop.fixture, or set asyncio_mode = auto."
+    )
+    if isinstance(error, pytest.fail.Exception):
+        raise pytest.fail.Exception(f"{text}\n{hint}", pytrace=False) from None
+    raise type(error)(f"{text}\n{hint}") from None
 
 
 def pytest_terminal_summary(
