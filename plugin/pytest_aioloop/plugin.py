@@ -70,7 +70,7 @@ from ._plan import (
     policy_overridden,
 )
 from ._reports import Reporter
-from ._scopes import LoopScopes
+from ._scopes import LoopScopes, ScopeError, scope_node
 from ._settings import (
     LOOP_SCOPES,
     LoopScope,
@@ -351,10 +351,21 @@ def _mark_chosen_in_error(item: pytest.Function, error: str | None) -> None:
         item.fixturenames.append(ERROR_FIXTURE)
 
 
+def _in_error(param: object) -> bool:
+    """A backend parameter that makes its test an error at setup (a bad
+    marker, an unknown backend): the test runs on no loop."""
+    return (
+        isinstance(param, BackendParam)
+        and param.backend is None
+        and param.error is not None
+        and not param.error.startswith("skip: ")
+    )
+
+
 def _with_sync_tests_in_place(
     items: list[pytest.Item],
     collected: list[pytest.Item] | None,
-    chosen: Mapping[pytest.Item, object],
+    chosen: Mapping[pytest.Item, BackendParam | None],
     first: set[pytest.Item],
 ) -> list[pytest.Item]:
     # pytest's grouping by a session-scoped parameter moves the tests without
@@ -368,7 +379,9 @@ def _with_sync_tests_in_place(
     present = set(items)
 
     def movable(item: pytest.Item) -> bool:
-        return item not in chosen and _compat.params_only_per_test(item)
+        return (
+            item not in chosen or _in_error(chosen[item])
+        ) and _compat.params_only_per_test(item)
 
     after: dict[pytest.Item | None, list[pytest.Item]] = {}
     anchor: pytest.Item | None = None
@@ -421,7 +434,8 @@ def pytest_collection_modifyitems(
 
     def backend_of(item: pytest.Item) -> object:
         param = chosen[item]
-        if param is None:
+        if param is None or _in_error(param):
+            # (a test in error runs on no loop: it stays where it was collected)
             return default
         return param.backend if param.backend is not None else param
 
@@ -476,15 +490,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     try:
         options = cached_marker_options(marks, definition)
+        _check_marker_scope(definition, options.loop_scope)
         params = backend_params(
             definition,
             options,
             state.settings,
             state.run,
         )
-    except MarkerError as exc:
+    except (MarkerError, ScopeError) as exc:
+        # An error of the test's setup, where pytest collected it.
         params = [BackendParam("error", None, str(exc))]
-    if params is not None and len(params) == 1 and len(state.run.names) == 1:
+    if (
+        params is not None
+        and len(params) == 1
+        and (len(state.run.names) == 1 or _in_error(params[0]))
+    ):
         # One backend in a run on one backend: kept on the test (at
         # pytest_itemcollected), not made a parameter. A session-scoped
         # parameter, even a hidden one, makes pytest regroup the run around
@@ -532,6 +552,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for param in params
     ]
     metafunc.parametrize(BACKEND_FIXTURE, values, indirect=True, scope="session")
+
+
+def _check_marker_scope(definition: pytest.Item, scope: LoopScope | None) -> None:
+    # A marker's class scope outside a class, or package scope outside a
+    # regular package (a scope from the ini falls back instead).
+    if scope == "class" or scope == "package":
+        scope_node(definition, scope, for_test=True)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -345,3 +345,65 @@ def test_a_loop_factories_hook_returning_a_bad_value_errors_its_tests(
             f"got {shown}.",
         ]
     )
+
+
+@pytest.mark.parametrize("backends", ["asyncio", "asyncio,uvloop"])
+def test_every_bad_marker_is_an_error_at_setup_where_the_test_was_collected(
+    pytester: pytest.Pytester, strict_ini: Ini, backends: str
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+
+
+        @pytest.mark.asyncio
+        async def test_first():
+            pass
+
+
+        @pytest.mark.asyncio(loop_scope="class")
+        async def test_class_scope_outside_a_class():
+            pass
+
+
+        @pytest.mark.asyncio(loop_scope="package")
+        async def test_package_scope_outside_a_package():
+            pass
+
+
+        @pytest.mark.asyncio(looop_scope="module")
+        async def test_unknown_keyword():
+            pass
+
+
+        @pytest.mark.asyncio(backend="nosuchloop")
+        async def test_unknown_backend():
+            pass
+
+
+        @pytest.mark.asyncio(timeout=-1)
+        async def test_bad_timeout():
+            pass
+
+
+        @pytest.mark.asyncio
+        async def test_last():
+            pass
+        """
+    )
+    result = pytester.runpytest("-v", f"--asyncio-backend={backends}")
+    several = "," in backends
+    result.assert_outcomes(passed=4 if several else 2, errors=5)
+    first = "[[]asyncio[]]" if several else ""
+    result.stdout.fnmatch_lines(
+        [
+            f"test_it.py::test_first{first} PASSED*",
+            "test_it.py::test_class_scope_outside_a_class ERROR*",
+            "test_it.py::test_package_scope_outside_a_package ERROR*",
+            "test_it.py::test_unknown_keyword ERROR*",
+            "test_it.py::test_unknown_backend ERROR*",
+            "test_it.py::test_bad_timeout ERROR*",
+            f"test_it.py::test_last{first} PASSED*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("FAILED *")
