@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -14,8 +13,9 @@ from . import _compat
 from ._plan import BackendParam
 
 if TYPE_CHECKING:
-    import asyncio
     import socket
+
+    from ._asyncio_compat import PolicyLike
 
 __all__ = [
     "_aioloop_backend",
@@ -64,15 +64,13 @@ def asyncio_backend(_aioloop_backend: Backend) -> str:
 
 
 @pytest.fixture(scope="session")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+def event_loop_policy() -> PolicyLike:
     """The global loop policy. Overriding this fixture (pytest-asyncio's way to
     choose a loop) makes tests run on loops from the returned policy; prefer
     backends (``--asyncio-backend``, ``mark.asyncio(backend=...)``)."""
-    import asyncio
+    from ._asyncio_compat import the_policy
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return asyncio.get_event_loop_policy()
+    return the_policy()
 
 
 def _unused_port(kind: socket.SocketKind) -> int:

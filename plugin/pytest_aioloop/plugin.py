@@ -56,6 +56,7 @@ from ._marker import (
 )
 from ._plan import (
     BACKEND_FIXTURE,
+    PLAN_KEY,
     POLICY_FIXTURE,
     SINGLE_BACKEND_KEY,
     BackendInUse,
@@ -643,8 +644,14 @@ def _open_loop_of_sync_fixture(
             cached_per_backend=False,
             in_use=_in_use_for_sync_test(state, request),
         )
-    except (Exception, pytest.fail.Exception):
+    except _LEFT_FOR_THE_TEST:
         return
+
+
+#: A bad marker, scope or backend found while opening a loop early (for a
+#: sync fixture): the test fails on it at its own setup or call. Anything
+#: else (a warning turned into an error, a bug of ours) surfaces as itself.
+_LEFT_FOR_THE_TEST: Final = (aioloop.BackendError, pytest.fail.Exception)
 
 
 def _raise(error: BaseException, **kwargs: Any) -> Any:
@@ -660,7 +667,7 @@ def _make_test_loop_current(
     # left for the test to fail on (raised here, it would break pytest's
     # fixture state).
     item = _compat.requesting_item(request)
-    if ASYNC_TEST_KEY not in item.stash:
+    if ASYNC_TEST_KEY not in item.stash or _policy_not_set_up(item):
         return
     try:
         plan = plan_of(item)
@@ -669,8 +676,19 @@ def _make_test_loop_current(
             state.scopes.runner(
                 plan.node, plan.backend, debug=plan.debug, end_later=plan.node is item
             )
-    except (Exception, pytest.fail.Exception):
+    except _LEFT_FOR_THE_TEST:
         return
+
+
+def _policy_not_set_up(item: pytest.Item) -> bool:
+    # An overridden event_loop_policy makes the test's loop: the loop cannot
+    # be made before that fixture (or one it depends on) is set up.
+    if PLAN_KEY in item.stash or not policy_overridden(item):
+        return False
+    if POLICY_FIXTURE not in getattr(item, "fixturenames", ()):
+        return False
+    definitions = _compat.fixturedefs_visible_to(item, POLICY_FIXTURE)
+    return bool(definitions) and definitions[-1].cached_result is None
 
 
 @pytest.hookimpl(trylast=True)
