@@ -394,12 +394,31 @@ def _start_watchdog(loop: asyncio.AbstractEventLoop, timeout: float | None) -> W
 # -- describing what a task or coroutine is waiting for --------------------------
 
 
-async def _shut_down(loop: asyncio.AbstractEventLoop) -> None:
+async def _shut_down(
+    loop: asyncio.AbstractEventLoop, label: str, problems: list[LoopProblem]
+) -> None:
     # asyncio.Runner.close()'s two steps, in one loop run. Like it on 3.11,
     # this waits for the default executor's threads: a thread that never
-    # ends is not something a loop can stop.
-    await loop.shutdown_asyncgens()
-    await loop.shutdown_default_executor()
+    # ends is not something a loop can stop. An exception of either step is
+    # reported as a lost exception (asyncio.Runner would raise it from
+    # close()); the other step and the close still happen.
+    steps = (
+        ("shutdown_asyncgens", loop.shutdown_asyncgens),
+        ("shutdown_default_executor", loop.shutdown_default_executor),
+    )
+    for name, step in steps:
+        try:
+            await step()
+        except Exception as exc:
+            problems.append(_shutdown_failed(name, label, exc))
+
+
+def _shutdown_failed(step: str, label: str, exc: BaseException) -> LoopProblem:
+    return LoopProblem(
+        "exception",
+        f"{step}() of the {label} event loop raised {type(exc).__name__}: {exc}",
+        "".join(traceback.format_exception(exc)).rstrip(),
+    )
 
 
 def _let_generators_close(
@@ -616,14 +635,9 @@ class LoopRunner:
                     return  # close() cancels and reports them first
         try:
             if not nothing_to_shut_down(loop):
-                await loop.shutdown_asyncgens()
-                await loop.shutdown_default_executor()
+                await _shut_down(loop, self.label, self.problems)
         except asyncio.CancelledError:
             return  # Ctrl-C: close() does it all
-        except Exception as exc:
-            self.problems.append(
-                _close_failed(f"closing the {self.label} event loop", exc)
-            )
         self._finished = True
 
     async def _run_with_deadline(self, job: _Job) -> Any:
@@ -937,7 +951,7 @@ class LoopRunner:
             # What Runner.close() does, in one loop run instead of two (other
             # loops, uvloop, do not show whether there is anything to do).
             try:
-                loop.run_until_complete(_shut_down(loop))
+                loop.run_until_complete(_shut_down(loop, self.label, problems))
             finally:
                 loop.close()
 

@@ -749,3 +749,65 @@ async def test_both():
             "leaked task: task 'sleeper' running sleep*",
         ]
     )
+
+
+SHUTDOWN_RAISES = """
+import asyncio
+
+import pytest
+
+_kept = []
+
+
+async def generator():
+    try:
+        yield 1
+        yield 2
+    finally:
+        raise RuntimeError("aclose broke")
+
+
+@pytest.mark.asyncio
+async def test_generator_whose_aclose_raises():
+    agen = generator()
+    _kept.append(agen)  # still suspended when the loop shuts its generators down
+    await agen.__anext__()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_generator_on_a_module_loop():
+    agen = generator()
+    _kept.append(agen)
+    await agen.__anext__()
+
+
+@pytest.mark.asyncio
+async def test_broken_shutdown_asyncgens():
+    async def broken():
+        raise RuntimeError("shutdown_asyncgens broke")
+
+    asyncio.get_running_loop().shutdown_asyncgens = broken
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
+def test_exceptions_while_generators_shut_down_are_reported_as_lost(
+    pytester: pytest.Pytester, strict_ini: Ini, backend: str
+) -> None:
+    pytester.makepyfile(test_it=SHUTDOWN_RAISES)
+    result = pytester.runpytest(f"--asyncio-backend={backend}")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_it.py::test_generator_whose_aclose_raises: lost exception: an error "
+            "occurred during closing of asynchronous generator *: "
+            "RuntimeError: aclose broke",
+            "module test_it.py: lost exception: an error occurred during closing of "
+            "asynchronous generator *: RuntimeError: aclose broke",
+            "test_it.py::test_broken_shutdown_asyncgens: lost exception: "
+            "shutdown_asyncgens() of the test_it.py::test_broken_shutdown_asyncgens "
+            "event loop raised RuntimeError: shutdown_asyncgens broke",
+        ]
+    )
+    failing = pytester.runpytest(f"--asyncio-backend={backend}", "--asyncio-leaks=fail")
+    failing.assert_outcomes(passed=1, failed=2, errors=1)
