@@ -14,7 +14,7 @@ from ._settings import LeakMode
 if TYPE_CHECKING:
     from ._runner import LoopProblem
 
-__all__ = ["REPORTER_KEY", "AioloopLeakWarning", "Reporter"]
+__all__ = ["AioloopLeakWarning", "Reporter"]
 
 
 class AioloopLeakWarning(pytest.PytestWarning):
@@ -184,6 +184,3 @@ class Reporter:
             if verbose and problem.detail:
                 lines.extend(_indented(problem.detail).splitlines())
         return lines
-
-
-REPORTER_KEY: Final = pytest.StashKey[Reporter]()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, final
 
 import pytest
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from ._runner import LoopProblem, LoopRunner
 
-__all__ = ["SCOPES_KEY", "LoopScopes", "ScopeError", "ScopeNode", "scope_node"]
+__all__ = ["LoopScopes", "ScopeError", "ScopeNode", "scope_node"]
 
 #: A node whose lifetime bounds a loop: the test itself, a class, module,
 #: package or the session.
@@ -269,6 +269,3 @@ def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     from ._asyncio_compat import set_current_loop
 
     set_current_loop(loop)
-
-
-SCOPES_KEY: Final = pytest.StashKey[LoopScopes]()

@@ -9,7 +9,6 @@ import pytest
 
 __all__ = [
     "LOOP_SCOPES",
-    "SETTINGS_KEY",
     "LeakMode",
     "LoopScope",
     "Mode",
@@ -78,9 +77,6 @@ class Settings:
         self.debug = debug
         self.timeout = timeout
         self.leaks = leaks
-
-
-SETTINGS_KEY: Final = pytest.StashKey[Settings]()
 
 
 def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:

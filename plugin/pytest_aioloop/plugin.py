@@ -17,7 +17,6 @@ from typing import Any, Final, final
 import pytest
 
 import aioloop
-from aioloop import Backend
 
 from . import _compat
 from ._api import ASYNC_TEST_KEY, fixture_loop_scope
@@ -61,16 +60,15 @@ from ._plan import (
     SINGLE_BACKEND_KEY,
     BackendInUse,
     BackendParam,
-    Plan,
     RunBackends,
     async_kind,
     backend_param,
     backend_params,
     owned_by_other_plugin,
-    plan_for,
     policy_overridden,
 )
 from ._reports import Reporter
+from ._run import RUN_KEY, AioloopRun, plan_of
 from ._scopes import LoopScopes, ScopeError, scope_node
 from ._settings import (
     LOOP_SCOPES,
@@ -88,45 +86,6 @@ _MARKER_HELP: Final = (
 )
 
 
-@final
-class _State:
-    __slots__ = (
-        "backend_chosen",
-        "backend_in_use",
-        "collected_order",
-        "mixed",
-        "policy_used",
-        "reporter",
-        "run",
-        "scopes",
-        "settings",
-    )
-
-    def __init__(
-        self,
-        settings: Settings,
-        run: RunBackends,
-        scopes: LoopScopes,
-        reporter: Reporter,
-    ) -> None:
-        self.settings = settings
-        self.run = run
-        self.scopes = scopes
-        self.reporter = reporter
-        self.policy_used = False
-        #: A marker, hook or the run's backends chose the backend of at least
-        #: one async test (set at collection).
-        self.backend_chosen = False
-        #: Async tests of this run differ in backend (set at collection).
-        self.mixed = False
-        #: The items as collected, before any plugin reordered them.
-        self.collected_order: list[pytest.Item] | None = None
-        #: In a mixed run: the backend the backend fixture was last set up
-        #: for, and what tears it down (with the wider async fixtures made in
-        #: that backend's loops).
-        self.backend_in_use: BackendInUse | None = None
-
-
 #: The one backend chosen for each async test function of a module or class
 #: (by name), kept on that collector until its tests are collected.
 _SINGLES_KEY: Final = pytest.StashKey[dict[str, BackendParam]]()
@@ -136,7 +95,6 @@ ERROR_FIXTURE: Final = "_aioloop_chosen_in_error"
 #: Each configured run's state. (A dict keyed by the config rather than the
 #: config's stash: it is read in every per-test hook, and a stash lookup
 #: costs two Python calls.)
-_STATES: Final[dict[pytest.Config, _State]] = {}
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -217,7 +175,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER_HELP)
     settings = read_settings(config)
     reporter = Reporter(settings.leaks)
-    _STATES[config] = _State(
+    config.stash[RUN_KEY] = AioloopRun(
         settings=settings,
         run=RunBackends(
             settings.backends,
@@ -230,13 +188,14 @@ def pytest_configure(config: pytest.Config) -> None:
         reporter=reporter,
     )
     config.pluginmanager.register(
-        _CollectedOrder(_STATES[config]), "aioloop-collected-order"
+        _CollectedOrder(config.stash[RUN_KEY]), "aioloop-collected-order"
     )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    state = _STATES.pop(config, None)
+    state = config.stash.get(RUN_KEY, None)
     if state is not None:
+        del config.stash[RUN_KEY]
         state.scopes.close_all()
     forget_parsed_marks()
     # The SIGINT handler the first loop of the run installed goes away with it.
@@ -249,7 +208,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
     # Scopes still open now (an interrupted run) are closed outside any test:
     # their problems can only be summarised.
-    state = _STATES.get(session.config)
+    state = session.config.stash.get(RUN_KEY, None)
     if state is not None:
         state.reporter.outside_tests = True
     try:
@@ -267,14 +226,14 @@ _WORKER_PROBLEMS: Final = "aioloop_problems"
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
     # xdist controller: take the problems a worker found, for the summary
-    state = _STATES.get(node.config)
+    state = node.config.stash.get(RUN_KEY, None)
     problems = getattr(node, "workeroutput", {}).get(_WORKER_PROBLEMS)
     if state is not None and problems:
         state.reporter.add_from_wire(problems)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    state = _STATES[config]
+    state = config.stash[RUN_KEY]
     settings = state.settings
     backends = ", ".join(b.describe() for b in state.run.selected)
     extras = []
@@ -286,11 +245,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         extras.append(f"test loop scope={settings.default_test_loop_scope}")
     tail = f" ({', '.join(extras)})" if extras else ""
     return [f"aioloop: mode={settings.mode.value}, backends: {backends}{tail}"]
-
-
-def plan_of(item: pytest.Item) -> Plan:
-    state = _STATES[item.config]
-    return plan_for(item, state.settings, state.run)
 
 
 #: The mark auto mode gives unmarked async tests: one object for all of them,
@@ -308,7 +262,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     if isinstance(parent, pytest.Class) and issubclass(parent.obj, unittest.TestCase):
         return  # unittest runs its own async tests (IsolatedAsyncioTestCase)
     if not is_marked(item):
-        state = _STATES[item.config]
+        state = item.config.stash[RUN_KEY]
         if state.settings.mode is not Mode.AUTO or owned_by_other_plugin(
             item, item.fixturenames
         ):
@@ -325,7 +279,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
             _mark_chosen_in_error(item, param.error)
     if param is not None:
         item.extra_keyword_matches.add(param.name)
-        _STATES[item.config].backend_chosen = True
+        item.config.stash[RUN_KEY].backend_chosen = True
         return
     if policy_overridden(item):
         names = item.fixturenames
@@ -335,7 +289,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
             # shared by the function's items: added once).
             names.append(POLICY_FIXTURE)
         return
-    run = _STATES[item.config].run
+    run = item.config.stash[RUN_KEY].run
     if not run.honour_global_policy:
         item.extra_keyword_matches.add(run.names[0])
 
@@ -408,7 +362,7 @@ def _with_sync_tests_in_place(
 class _CollectedOrder:
     """Keeps the order of collection for pytest_collection_modifyitems."""
 
-    def __init__(self, state: _State) -> None:
+    def __init__(self, state: AioloopRun) -> None:
         self._state = state
 
     @pytest.hookimpl(tryfirst=True)
@@ -425,7 +379,7 @@ def pytest_collection_modifyitems(
     # the wider async fixtures made in the previous backend's loops (see
     # pytest_runtest_teardown). A run where every async test has the same
     # backend keeps pytest's order and skips the per-test cost.
-    state = _STATES[config]
+    state = config.stash[RUN_KEY]
     if not state.backend_chosen:
         return  # every async test on the run's default (or a policy's loops)
     chosen: dict[pytest.Item, BackendParam | None] = {
@@ -482,7 +436,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     kind = async_kind(definition.obj)
     if kind is None or kind == "asyncgen":
         return
-    state = _STATES[definition.config]
+    state = definition.config.stash[RUN_KEY]
     marks = marks_of(definition)
     if not marks and (
         state.settings.mode is not Mode.AUTO
@@ -583,7 +537,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
             )
         )
         return None
-    state = _STATES[pyfuncitem.config]
+    state = pyfuncitem.config.stash[RUN_KEY]
     execute = sys.modules.get(_EXECUTE)
     if execute is None:
         # asyncio, only once an async test runs. (Looked up each time rather
@@ -606,7 +560,7 @@ def _fixture_kind(function: Any) -> str | None:
 
 
 def _in_use_for_sync_test(
-    state: _State, request: pytest.FixtureRequest
+    state: AioloopRun, request: pytest.FixtureRequest
 ) -> BackendInUse | None:
     # A sync test runs once, among the tests of one backend: on a run whose
     # async tests differ in backend, its async fixtures join that backend's.
@@ -628,7 +582,7 @@ def _open_loop_of_sync_fixture(
     # while it runs and its teardown may drive it. Not cached per backend (it
     # makes nothing in the loop). An error of the test's marker or backend is
     # left for the test (raised here, it would break pytest's fixture state).
-    state = _STATES[request.config]
+    state = request.config.stash[RUN_KEY]
     settings = state.settings
     loop_scope = declared or settings.default_fixture_loop_scope or fixturedef.scope
     from ._execute import fixture_runner
@@ -672,7 +626,7 @@ def _make_test_loop_current(
     try:
         plan = plan_of(item)
         if LOOP_SCOPES.index(plan.scope) >= LOOP_SCOPES.index(fixturedef.scope):
-            state = _STATES[item.config]
+            state = item.config.stash[RUN_KEY]
             state.scopes.runner(
                 plan.node, plan.backend, debug=plan.debug, end_later=plan.node is item
             )
@@ -694,14 +648,14 @@ def _policy_not_set_up(item: pytest.Item) -> bool:
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     # After the test's own teardown: a loop it closed or replaced is told of.
-    state = _STATES.get(item.config)
+    state = item.config.stash.get(RUN_KEY, None)
     if state is not None:
         state.scopes.check_after_test(item)
         if state.mixed and nextitem is not None:
             _switch_backend(state, nextitem)
 
 
-def _switch_backend(state: _State, nextitem: pytest.Item) -> None:
+def _switch_backend(state: AioloopRun, nextitem: pytest.Item) -> None:
     # pytest tears the backend fixture down (and with it the wider async
     # fixtures made in its loops) when its parameter changes; a test with one
     # backend has no parameter, so a change of backend is done here.
@@ -723,16 +677,6 @@ def _switch_backend(state: _State, nextitem: pytest.Item) -> None:
     in_use.finish()
 
 
-def note_backend_in_use(request: pytest.FixtureRequest, backend: Backend) -> None:
-    """Called by the backend fixture when it is set up for ``backend``."""
-    state = _STATES[request.config]
-    if state.mixed:
-        fixturedef = _compat.own_fixturedef(request)
-        state.backend_in_use = BackendInUse(
-            backend, _compat.finish_later(fixturedef, request), fixturedef
-        )
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(
     fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
@@ -745,7 +689,7 @@ def pytest_fixture_setup(
             _open_loop_of_sync_fixture(fixturedef, request, declared_sync)
         return (yield)
     declared = fixture_loop_scope(fixturedef.func)
-    state = _STATES[request.config]
+    state = request.config.stash[RUN_KEY]
     settings = state.settings
     if declared is False:
         if settings.mode is not Mode.AUTO:
@@ -809,7 +753,7 @@ def _with_strict_mode_hint(error: BaseException, name: str) -> None:
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
-    state = _STATES.get(config)
+    state = config.stash.get(RUN_KEY, None)
     if state is None:
         return
     verbose = terminalreporter.verbosity > 0
