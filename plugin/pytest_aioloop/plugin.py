@@ -80,9 +80,9 @@ from ._settings import (
 )
 
 _MARKER_HELP: Final = (
-    "asyncio(loop_scope='function', backend=None, timeout=None, debug=False): "
-    "run the async test on an event loop of that scope (function, class, module, "
-    "package, session), on the named backend(s)"
+    "asyncio(loop_scope='function', backend=None, timeout=None, debug=False, "
+    "leaks=None): run the async test on an event loop of that scope (function, "
+    "class, module, package, session), on the named backend(s)"
 )
 
 
