@@ -53,6 +53,7 @@ _KIND_TITLES: Final = {
 _KINDS: Final[dict[str, ProblemKind]] = {
     "leak": "leak",
     "exception": "exception",
+    "blocked": "blocked",
     "close": "close",
 }
 
@@ -223,7 +224,7 @@ class Reporter:
 #: asyncio's numbered task names.
 _ADDRESSES: Final = re.compile(r"0x[0-9a-fA-F]+|\bTask-\d+\b")
 
-_COUNTED: Final = (
+_COUNTED: Final[tuple[tuple[ProblemKind, str, str], ...]] = (
     ("leak", "leaked task", "leaked tasks"),
     ("exception", "lost exception", "lost exceptions"),
     ("blocked", "blocked loop", "blocked loops"),

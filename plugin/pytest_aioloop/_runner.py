@@ -81,8 +81,9 @@ class LoopStopped(RunFailed):
 
 
 #: What a :class:`LoopProblem` is: a task left pending, an exception that
-#: reached the loop's exception handler, or a failure while closing the loop.
-ProblemKind = Literal["leak", "exception", "close"]
+#: reached the loop's exception handler, a loop blocked past asyncio's
+#: slow-callback limit (debug mode), or a failure while closing the loop.
+ProblemKind = Literal["leak", "exception", "blocked", "close"]
 
 
 @final
