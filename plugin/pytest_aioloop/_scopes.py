@@ -12,6 +12,7 @@ import pytest
 
 from aioloop import Backend, BackendLoopError
 
+from ._marker import leak_mode_of
 from ._reports import Reporter
 from ._settings import LoopScope
 
@@ -21,8 +22,7 @@ if TYPE_CHECKING:
     from ._runner import LoopProblem, LoopRunner
 
 __all__ = [
-    "SCOPES_KEY",
-    "LoopScopes",
+    "LoopRegistry",
     "ScopeError",
     "ScopeNode",
     "asyncio_compat",
@@ -77,7 +77,7 @@ def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> ScopeN
 
 
 @final
-class LoopScopes:
+class LoopRegistry:
     """Owns every open runner; a runner closes when its scope node is torn down."""
 
     __slots__ = ("_current", "_runners", "_unended", "debug", "reporter")
@@ -134,14 +134,14 @@ class LoopScopes:
             # asyncio, only once a loop is needed
             runner_module = importlib.import_module(_RUNNER)
         try:
-            runner = runner_module.LoopRunner(
+            new_runner: LoopRunner = runner_module.LoopRunner(
                 backend, debug=self.debug if debug is None else debug, label=label
             )
         except BackendLoopError as exc:
             # The message names the backend and what it returned; a traceback
             # through the plugin would only hide it.
             raise pytest.fail.Exception(str(exc), pytrace=False) from None
-        self._runners[key] = runner
+        runner = self._runners[key] = new_runner
         if end_later:
             self._unended.add(key)
         elif not closed_by_caller:
@@ -236,7 +236,7 @@ class LoopScopes:
         runner = self._runners.pop((node, backend), None)
         if runner is None:
             if also:
-                self.reporter.handle(_where(node), list(also))
+                self.reporter.handle(_where(node), list(also), leak_mode_of(node))
             return
         loop = runner.loop
         problems = [*also, *runner.close()]
@@ -245,7 +245,7 @@ class LoopScopes:
             self._current = newest.loop if newest is not None else None
             _set_event_loop(self._current)
         if problems:
-            self.reporter.handle(_where(node), problems)
+            self.reporter.handle(_where(node), problems, leak_mode_of(node))
 
     def close_all(self) -> None:
         """Close every runner left (the end of the run), newest first; the
@@ -277,7 +277,8 @@ def _closed_message(nodeid: str, label: str) -> str:
 
 
 def _get_event_loop() -> asyncio.AbstractEventLoop | None:
-    return asyncio_compat().current_loop()
+    loop: asyncio.AbstractEventLoop | None = asyncio_compat().current_loop()
+    return loop
 
 
 def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
@@ -297,6 +298,3 @@ def asyncio_compat() -> Any:
     if module is None:
         module = importlib.import_module(_COMPAT)
     return module
-
-
-SCOPES_KEY: Final = pytest.StashKey[LoopScopes]()
