@@ -403,9 +403,7 @@ def backend_param(item: pytest.Item) -> BackendParam | None:
     param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
     if isinstance(param, BackendParam):
         return param
-    stash = item.stash
-    # (``in`` first: Stash.get raises and catches a KeyError on a miss)
-    return stash[SINGLE_BACKEND_KEY] if SINGLE_BACKEND_KEY in stash else None  # noqa: SIM401
+    return _compat.stash_get(item.stash, SINGLE_BACKEND_KEY)
 
 
 def options_for(item: pytest.Item) -> MarkerOptions:
@@ -418,8 +416,9 @@ def options_for(item: pytest.Item) -> MarkerOptions:
 
 def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
     """The loop plan of ``item``, made once (after collection hooks are done)."""
-    if PLAN_KEY in item.stash:
-        return item.stash[PLAN_KEY]
+    known = _compat.stash_get(item.stash, PLAN_KEY)
+    if known is not None:
+        return known
     options = options_for(item)
     scope = options.loop_scope or settings.default_test_loop_scope
     try:
