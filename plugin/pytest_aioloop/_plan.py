@@ -247,7 +247,7 @@ def _hook_factories(
     # Which conftests apply depends on the folder: whether any implements a
     # loop-factories hook is the same for every test of one module or class.
     holder = item.parent if item.parent is not None else item
-    if holder.stash.get(_FACTORY_HOOKS_SEEN, True) is False:
+    if _compat.stash_get(holder.stash, _FACTORY_HOOKS_SEEN) is False:
         return None
     ihook = item.ihook
     hooks = [
@@ -287,7 +287,7 @@ def policy_overridden(item: pytest.Item) -> bool:
     fixture for ``item``. The answer is the same for the items of one module or
     class, so it is kept on that collector."""
     holder = item.parent if item.parent is not None else item
-    known = holder.stash.get(_POLICY_OVERRIDDEN, None)
+    known = _compat.stash_get(holder.stash, _POLICY_OVERRIDDEN)
     if known is not None:
         return known
     defs = _compat.fixturedefs_visible_to(item, POLICY_FIXTURE)
