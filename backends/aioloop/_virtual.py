@@ -88,7 +88,9 @@ class _VirtualSelector(selectors.BaseSelector):
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
         return self._selector.unregister(fileobj)
 
-    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+    def modify(
+        self, fileobj: Any, events: int, data: Any = None
+    ) -> selectors.SelectorKey:
         return self._selector.modify(fileobj, events, data)
 
     def get_key(self, fileobj: Any) -> selectors.SelectorKey:
@@ -125,7 +127,7 @@ class _VirtualSelector(selectors.BaseSelector):
 
 
 @final
-class VirtualTimeLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """A selector event loop whose ``time()`` jumps to the next timer when
     nothing can run (see the module's docstring).
 
@@ -196,7 +198,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-typ
         finally:
             self._threads -= 1
 
-    async def subprocess_exec(  # type: ignore[override]
+    async def subprocess_exec(
         self, protocol_factory: Callable[[], Any], *args: Any, **kwargs: Any
     ) -> tuple[asyncio.SubprocessTransport, Any]:
         transport, protocol = await super().subprocess_exec(
@@ -205,7 +207,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-typ
         self._processes.add(transport)
         return transport, protocol
 
-    async def subprocess_shell(  # type: ignore[override]
+    async def subprocess_shell(
         self, protocol_factory: Callable[[], Any], cmd: Any, **kwargs: Any
     ) -> tuple[asyncio.SubprocessTransport, Any]:
         transport, protocol = await super().subprocess_shell(
@@ -248,4 +250,3 @@ class VirtualBackend:
             f"virtual time on the asyncio selector loop "
             f"({platform.python_implementation()} {platform.python_version()})"
         )
-
