@@ -40,6 +40,7 @@ def _run(
     context: contextvars.Context,
     timeout: float | None,
     label: str,
+    idle_limit: float | None = None,
     root: Any = None,
     policy: Any = None,
     last: bool = False,
@@ -58,6 +59,7 @@ def _run(
     options: dict[str, Any] = {
         "context": context,
         "timeout": timeout,
+        "idle_limit": idle_limit,
         "label": label,
         "root": root,
         "last": last,
@@ -116,6 +118,14 @@ def run_test(
     label = f"test {item.nodeid}"
     failed = False
     try:
+        if plan.idle_limit_marked and not runner.virtual:
+            pytest.fail(
+                f"{item.nodeid}: mark.asyncio idle_limit={plan.idle_limit:g} "
+                f"applies to a loop with virtual time only, and this test runs "
+                f"on backend {plan.backend.name!r}, whose loops have none. Run "
+                f"it on backend='virtual' or remove idle_limit.",
+                pytrace=False,
+            )
         if kind == "hypothesis":
             _run_hypothesis(function, kwargs, runner, plan, label)
         else:
@@ -127,6 +137,7 @@ def run_test(
                 function(**kwargs),
                 context=contextvars.copy_context(),
                 timeout=plan.timeout,
+                idle_limit=plan.idle_limit,
                 policy=plan.policy,
                 label=label,
                 last=fresh,
@@ -164,6 +175,7 @@ def _run_hypothesis(
             inner(*args, **example_kwargs),
             context=contextvars.copy_context(),
             timeout=plan.timeout,
+            idle_limit=plan.idle_limit,
             policy=plan.policy,
             label=label,
         )
@@ -282,6 +294,7 @@ def setup_async_fixture(
             awaitable,
             context=context,
             timeout=plan.timeout,
+            idle_limit=plan.idle_limit,
             policy=plan.policy,
             label=f"{what} fixture {name!r}",
             root=root,

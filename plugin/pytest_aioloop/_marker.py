@@ -26,6 +26,7 @@ _MARKERS: Final = (MARKER,)
 _KEYWORDS: Final = (
     "backend",
     "debug",
+    "idle_limit",
     "loop_factories",
     "loop_scope",
     "scope",
@@ -42,7 +43,14 @@ class MarkerOptions:
     """A test's merged marker keywords (not to be changed: shared by tests)."""
 
     # A plain class: a dataclass costs ~0.5 ms to define, at every start-up.
-    __slots__ = ("backends", "debug", "loop_factories", "loop_scope", "timeout")
+    __slots__ = (
+        "backends",
+        "debug",
+        "idle_limit",
+        "loop_factories",
+        "loop_scope",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -51,12 +59,16 @@ class MarkerOptions:
         loop_factories: tuple[str, ...] | None = None,
         timeout: float | None = None,
         debug: bool | None = None,
+        idle_limit: float | None = None,
     ) -> None:
         self.loop_scope = loop_scope
         self.backends = backends
         self.loop_factories = loop_factories
         self.timeout = timeout
         self.debug = debug
+        #: Real seconds a virtual-time loop may wait with nothing that can
+        #: wake it (the ``virtual`` backend only).
+        self.idle_limit = idle_limit
 
 
 NO_OPTIONS: Final = MarkerOptions()
@@ -173,7 +185,8 @@ def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
     factories: tuple[str, ...] | None = None
     timeout: float | None = None
     debug: bool | None = None
-    seen_scope = seen_backend = seen_timeout = seen_debug = False
+    idle_limit: float | None = None
+    seen_scope = seen_backend = seen_timeout = seen_debug = seen_idle = False
     for mark in marks:
         _check(mark, where)
         kwargs = mark.kwargs
@@ -195,6 +208,15 @@ def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
                     timeout = parse_timeout(kwargs["timeout"], "mark.asyncio timeout=")
                 except ValueError as exc:
                     raise MarkerError(f"{where}: {exc}.") from None
+        if not seen_idle and "idle_limit" in kwargs:
+            seen_idle = True
+            if kwargs["idle_limit"] is not None:
+                try:
+                    idle_limit = parse_timeout(
+                        kwargs["idle_limit"], "mark.asyncio idle_limit="
+                    )
+                except ValueError as exc:
+                    raise MarkerError(f"{where}: {exc}.") from None
         if not seen_debug and "debug" in kwargs:
             seen_debug = True
             if not isinstance(kwargs["debug"], bool):
@@ -207,6 +229,6 @@ def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
         raise MarkerError(
             f"{where}: mark.asyncio got both backend= and loop_factories=; give one."
         )
-    if not (seen_scope or seen_backend or seen_timeout or seen_debug):
+    if not (seen_scope or seen_backend or seen_timeout or seen_debug or seen_idle):
         return NO_OPTIONS
-    return MarkerOptions(loop_scope, backends, factories, timeout, debug)
+    return MarkerOptions(loop_scope, backends, factories, timeout, debug, idle_limit)

@@ -362,7 +362,16 @@ def backend_params(
 class Plan:
     """Where and how a test runs (made once per test; not to be changed)."""
 
-    __slots__ = ("backend", "debug", "node", "policy", "scope", "timeout")
+    __slots__ = (
+        "backend",
+        "debug",
+        "idle_limit",
+        "idle_limit_marked",
+        "node",
+        "policy",
+        "scope",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -372,6 +381,8 @@ class Plan:
         timeout: float | None,
         debug: bool,
         policy: asyncio.AbstractEventLoopPolicy | None = None,
+        idle_limit: float | None = None,
+        idle_limit_marked: bool = False,
     ) -> None:
         self.node = node
         self.scope = scope
@@ -381,6 +392,10 @@ class Plan:
         #: An overridden event_loop_policy: installed as the global policy
         #: while the test and its fixtures run, as pytest-asyncio does.
         self.policy = policy
+        #: The virtual-time loop's idle limit (None: the loop's own), and
+        #: whether the test's marker set it (an error on another backend).
+        self.idle_limit = idle_limit
+        self.idle_limit_marked = idle_limit_marked
 
 
 PLAN_KEY: Final = pytest.StashKey[Plan]()
@@ -459,6 +474,12 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
         timeout=options.timeout if options.timeout is not None else settings.timeout,
         debug=options.debug if options.debug is not None else settings.debug,
         policy=policy,
+        idle_limit=(
+            options.idle_limit
+            if options.idle_limit is not None
+            else settings.idle_limit
+        ),
+        idle_limit_marked=options.idle_limit is not None,
     )
     item.stash[PLAN_KEY] = plan
     return plan

@@ -53,6 +53,7 @@ class Settings:
         "debug",
         "default_fixture_loop_scope",
         "default_test_loop_scope",
+        "idle_limit",
         "leaks",
         "mode",
         "timeout",
@@ -69,6 +70,7 @@ class Settings:
         debug: bool,
         timeout: float | None,
         leaks: LeakMode,
+        idle_limit: float | None = None,
     ) -> None:
         self.mode = mode
         self.backends = backends
@@ -78,6 +80,9 @@ class Settings:
         self.debug = debug
         self.timeout = timeout
         self.leaks = leaks
+        #: Real seconds a virtual-time loop may wait with nothing that can
+        #: wake it; None: the loop's own default.
+        self.idle_limit = idle_limit
 
 
 SETTINGS_KEY: Final = pytest.StashKey[Settings]()
@@ -132,6 +137,14 @@ def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
         help="fail an async test (or async fixture step) that runs longer than this.",
     )
     group.addoption(
+        "--asyncio-idle-limit",
+        dest="asyncio_idle_limit",
+        default=None,
+        metavar="SECONDS",
+        help="on the virtual backend: fail an async test whose loop waits this "
+        "long in real time with nothing that can wake it (default: 5).",
+    )
+    group.addoption(
         "--asyncio-leaks",
         dest="asyncio_leaks",
         default=None,
@@ -162,6 +175,12 @@ def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
     )
     parser.addini(
         "asyncio_timeout", "default time limit of an async test, seconds", default=None
+    )
+    parser.addini(
+        "asyncio_idle_limit",
+        "virtual backend: real seconds a loop may wait with nothing that can wake "
+        "it before its test fails (default: 5)",
+        default=None,
     )
     parser.addini(
         "asyncio_leaks",
@@ -261,17 +280,8 @@ def read_settings(config: pytest.Config) -> Settings:
         else bool(config.getini("asyncio_debug"))
     )
 
-    timeout: float | None = None
-    raw_timeout = config.getoption("asyncio_timeout")
-    option = "--asyncio-timeout"
-    if raw_timeout is None:
-        raw_timeout = config.getini("asyncio_timeout")
-        option = "asyncio_timeout"
-    if raw_timeout not in (None, ""):
-        try:
-            timeout = parse_timeout(raw_timeout, option)
-        except ValueError as exc:
-            raise pytest.UsageError(f"{exc}.") from None
+    timeout = _seconds(config, "asyncio_timeout")
+    idle_limit = _seconds(config, "asyncio_idle_limit")
 
     leaks_option = config.getoption("asyncio_leaks")
     leaks = leaks_option or config.getini("asyncio_leaks") or "report"
@@ -289,4 +299,21 @@ def read_settings(config: pytest.Config) -> Settings:
         debug=debug,
         timeout=timeout,
         leaks=LeakMode(leaks),
+        idle_limit=idle_limit,
     )
+
+
+def _seconds(config: pytest.Config, name: str) -> float | None:
+    """The option ``--name`` (dashes), else the ini value ``name``: a positive
+    number of seconds, or None when neither is given."""
+    raw = config.getoption(name)
+    option = "--" + name.replace("_", "-")
+    if raw is None:
+        raw = config.getini(name)
+        option = name
+    if raw in (None, ""):
+        return None
+    try:
+        return parse_timeout(raw, option)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{exc}.") from None

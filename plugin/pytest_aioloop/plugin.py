@@ -81,9 +81,9 @@ from ._settings import (
 )
 
 _MARKER_HELP: Final = (
-    "asyncio(loop_scope='function', backend=None, timeout=None, debug=False): "
-    "run the async test on an event loop of that scope (function, class, module, "
-    "package, session), on the named backend(s)"
+    "asyncio(loop_scope='function', backend=None, timeout=None, debug=False, "
+    "idle_limit=None): run the async test on an event loop of that scope "
+    "(function, class, module, package, session), on the named backend(s)"
 )
 
 
@@ -281,6 +281,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         extras.append("debug")
     if settings.timeout is not None:
         extras.append(f"timeout={settings.timeout:g}s")
+    if settings.idle_limit is not None:
+        extras.append(f"idle limit={settings.idle_limit:g}s")
     if settings.default_test_loop_scope != "function":
         extras.append(f"test loop scope={settings.default_test_loop_scope}")
     tail = f" ({', '.join(extras)})" if extras else ""
