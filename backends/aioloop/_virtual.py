@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import math
 import platform
 import selectors
 import time
@@ -39,6 +40,9 @@ __all__ = ["DEFAULT_IDLE_LIMIT", "VirtualBackend", "VirtualTimeLoop"]
 DEFAULT_IDLE_LIMIT: Final = 5.0
 
 _T = TypeVar("_T")
+
+# What BaseEventLoop adds to time() when it picks the timers that are due.
+_RESOLUTION: Final = time.get_clock_info("monotonic").resolution
 
 
 # -- asyncio's private attributes, in one place --------------------------------
@@ -154,6 +158,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def _jump(self, timeout: float) -> None:
         when = _next_timer(self)
         target = when if when is not None else self._clock + timeout
+        if not target < target + _RESOLUTION:
+            # The loop runs a timer when its time is below time() plus the
+            # clock's resolution; far from zero that sum rounds back to
+            # time(): step one float further, or the timer never runs.
+            target = math.nextafter(target, math.inf)
         if target > self._clock:
             self._clock = target
 

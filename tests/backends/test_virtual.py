@@ -59,6 +59,20 @@ def test_an_hour_of_sleep_takes_exactly_an_hour_of_loop_time(
     assert real < 1
 
 
+def test_a_year_of_sleep_ends(loop: asyncio.AbstractEventLoop) -> None:
+    # far from zero, the float after the timer's time is more than the clock's
+    # resolution away: the jump must still make the timer due
+    async def main() -> tuple[float, float]:
+        start = loop.time()
+        for _ in range(3):
+            await asyncio.sleep(86400 * 365)
+        return start, loop.time()
+
+    (start, end), real = run(loop, main)
+    assert end - start == pytest.approx(3 * 86400 * 365)
+    assert real < 1
+
+
 def test_timers_fire_in_order_of_their_loop_time(
     loop: asyncio.AbstractEventLoop,
 ) -> None:
