@@ -188,9 +188,7 @@ def test_marker_misuse_fails_that_test_only_and_says_why(
     outcomes = result.parseoutcomes()
     assert outcomes["passed"] == 2
     assert outcomes.get("failed", 0) + outcomes.get("errors", 0) == 10
-    keywords = (
-        "backend, debug, idle_limit, loop_factories, loop_scope, scope, timeout"
-    )
+    keywords = "backend, debug, idle_limit, loop_factories, loop_scope, scope, timeout"
     positive = "must be a positive number of seconds"
     result.stdout.fnmatch_lines_random(
         [

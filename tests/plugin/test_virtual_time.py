@@ -3,8 +3,10 @@ time, in tests and fixtures of every loop scope; an idle loop fails its test."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -438,3 +440,21 @@ def test_bad_ini_idle_limit_is_a_usage_error(
             f"got '{value}'."
         ]
     )
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+_FILE_BLOCK = re.compile(
+    r"^```python\n# (?P<name>[\w.]+)\n(?P<body>.*?)^```", re.M | re.S
+)
+
+
+def test_readme_retrying_client_example_runs_in_no_time(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    section = README.read_text(encoding="utf-8").split("## Virtual time", 1)[1]
+    blocks = {m["name"]: m["body"] for m in _FILE_BLOCK.finditer(section)}
+    pytester.makepyfile(test_retrying_client=blocks["test_retrying_client.py"])
+    started = time.monotonic()
+    result = pytester.runpytest("--asyncio-mode=auto", "test_retrying_client.py")
+    result.assert_outcomes(passed=2)
+    assert time.monotonic() - started < 5
