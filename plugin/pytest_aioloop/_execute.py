@@ -28,6 +28,9 @@ from ._settings import LOOP_SCOPES, Settings
 
 __all__ = ["run_test", "setup_async_fixture"]
 
+#: The backend with virtual time (see aioloop's ``_virtual``).
+VIRTUAL: Final = "virtual"
+
 _SCOPE_RANK: Final[dict[str, int]] = {
     name: rank for rank, name in enumerate(LOOP_SCOPES)
 }
@@ -124,6 +127,23 @@ def run_test(
                 f"applies to a loop with virtual time only, and this test runs "
                 f"on backend {plan.backend.name!r}, whose loops have none. Run "
                 f"it on backend='virtual' or remove idle_limit.",
+                pytrace=False,
+            )
+        if (
+            VIRTUAL in settings.backends
+            and not runner.virtual
+            and run.made_here(plan.backend)
+        ):
+            pytest.fail(
+                f"{item.nodeid}: the run asks for virtual time (backend "
+                f"{VIRTUAL!r} in --asyncio-backend or asyncio_backend), but this "
+                f"test's loop comes from the {plan.backend.target} "
+                f"({plan.backend.name!r}), which wins over the run's backends "
+                f"and makes loops without a virtual clock: the test would run "
+                f"in real time. Have it make virtual loops "
+                f"(aioloop.load_backend('virtual').new_event_loop), pin the test "
+                f"with mark.asyncio(backend='virtual'), or run it without "
+                f"{VIRTUAL!r}.",
                 pytrace=False,
             )
         if kind == "hypothesis":

@@ -177,6 +177,11 @@ class RunBackends:
             self._made[key] = backend
         return backend
 
+    def made_here(self, backend: Backend) -> bool:
+        """Whether ``backend`` was made from a loop-factories hook's factory or
+        an event_loop_policy (not loaded by name)."""
+        return any(made is backend for made in self._made.values())
+
     def from_policy(self, policy: asyncio.AbstractEventLoopPolicy) -> Backend:
         return self.from_factory(
             f"event_loop_policy:{type(policy).__qualname__}",

@@ -458,3 +458,56 @@ def test_readme_retrying_client_example_runs_in_no_time(
     result = pytester.runpytest("--asyncio-mode=auto", "test_retrying_client.py")
     result.assert_outcomes(passed=2)
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("factory", "virtual"),
+    [
+        ("asyncio.SelectorEventLoop", False),
+        ("aioloop.load_backend('virtual').new_event_loop", True),
+    ],
+)
+def test_a_hook_without_virtual_loops_on_a_virtual_run_is_an_error(
+    pytester: pytest.Pytester, strict_ini: Ini, factory: str, virtual: bool
+) -> None:
+    pytester.makeconftest(
+        f"""
+        import asyncio
+
+        import aioloop
+
+
+        def pytest_asyncio_loop_factories(config, item):
+            return {{"custom": {factory}}}
+        """
+    )
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+
+        import pytest
+
+
+        @pytest.mark.asyncio
+        async def test_sleeps():
+            await asyncio.sleep(3600)
+
+
+        def test_sync():
+            pass
+        """
+    )
+    result = pytester.runpytest("--asyncio-backend=virtual")
+    if virtual:
+        result.assert_outcomes(passed=2)
+        return
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "test_it.py::test_sleeps: the run asks for virtual time (backend "
+            "'virtual' in --asyncio-backend or asyncio_backend), but this test's "
+            "loop comes from the loop factories hook ('custom'), which wins over "
+            "the run's backends and makes loops without a virtual clock: the "
+            "test would run in real time.*"
+        ]
+    )
