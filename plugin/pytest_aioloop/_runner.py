@@ -25,30 +25,44 @@ import collections
 import contextlib
 import contextvars
 import signal
-import sys
 import threading
 import traceback
 import weakref
-from collections.abc import Callable, Collection, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from types import FrameType
-from typing import Any, Final, final
+from typing import Any, Final, Literal, final
 
 from aioloop import Backend, VirtualClock
 
+from ._asyncio_compat import (
+    awaited,
+    no_task_but,
+    nothing_to_shut_down,
+    quiet_destroy,
+    waiting_on,
+)
 from ._stacks import describe_task, format_await_stack, format_handler_context
+from ._watchdog import Block, Watchdog
 
 __all__ = [
     "CANCEL_GRACE",
+    "IDLE_WORKER_NAME",
+    "BlockedLoop",
     "LoopIdle",
     "LoopProblem",
     "LoopRunner",
     "LoopStopped",
+    "ProblemKind",
     "RunFailed",
     "TimeoutExpired",
     "closed_loops_alive",
     "restore_interrupt_handler",
     "take_late_problems",
 ]
+
+#: The worker task's name while it waits for the next call; while it runs
+#: one, it is named after it (a test's node id).
+IDLE_WORKER_NAME: Final = "aioloop-worker (idle)"
 
 #: How long cancelled leftovers (and a call that swallowed its timeout's
 #: cancellation) get to finish before they are given up on.
@@ -76,6 +90,12 @@ class LoopStopped(RunFailed):
     """The loop was stopped (``loop.stop()``) before the call finished."""
 
 
+#: What a :class:`LoopProblem` is: a task left pending, an exception that
+#: reached the loop's exception handler, a loop blocked past asyncio's
+#: slow-callback limit (debug mode), or a failure while closing the loop.
+ProblemKind = Literal["leak", "exception", "blocked", "close"]
+
+
 @final
 class LoopProblem:
     """A leaked task or an exception that reached the loop's exception handler.
@@ -87,7 +107,7 @@ class LoopProblem:
 
     __slots__ = ("detail", "kind", "summary")
 
-    def __init__(self, kind: str, summary: str, detail: str = "") -> None:
+    def __init__(self, kind: ProblemKind, summary: str, detail: str = "") -> None:
         self.kind = kind
         self.summary = summary
         self.detail = detail
@@ -277,6 +297,7 @@ class _Job:
         "error",
         "label",
         "last",
+        "name",
         "result",
         "root",
         "timeout",
@@ -291,8 +312,10 @@ class _Job:
         label: str,
         done: asyncio.Future[None] | None,
         last: bool,
+        name: str,
     ) -> None:
         self.coro = coro
+        self.name = name
         self.last = last
         self.context = context
         self.timeout = timeout
@@ -366,7 +389,8 @@ class _Deadline:
         job = self.job
         self.stack = format_await_stack(
             job.root if job.root is not None else job.coro,
-            waiting_on=getattr(self.task, "_fut_waiter", None),
+            task=self.task,
+            waiting_on=waiting_on(self.task),
         )
         self._cancel()
         self.handle = self.task.get_loop().call_later(CANCEL_GRACE, self._give_up)
@@ -409,15 +433,53 @@ class _Deadline:
         )
 
 
+@final
+class BlockedLoop(RunFailed):
+    """A call kept the loop from its selector for longer than its time limit;
+    the message carries the stack of the blocking call."""
+
+
+def _slow_callback_duration(loop: asyncio.AbstractEventLoop) -> float:
+    # asyncio's debug-mode threshold (uvloop has it too); 0.1 s by default.
+    value = getattr(loop, "slow_callback_duration", 0.1)
+    return value if isinstance(value, int | float) and value > 0 else 0.1
+
+
+def _start_watchdog(loop: asyncio.AbstractEventLoop, timeout: float | None) -> Watchdog:
+    threshold = timeout if timeout is not None else _slow_callback_duration(loop)
+    if timeout is not None and loop.get_debug():
+        threshold = min(threshold, _slow_callback_duration(loop))
+    return Watchdog(loop, threshold)
+
+
 # -- describing what a task or coroutine is waiting for --------------------------
 
 
-async def _shut_down(loop: asyncio.AbstractEventLoop) -> None:
+async def _shut_down(
+    loop: asyncio.AbstractEventLoop, label: str, problems: list[LoopProblem]
+) -> None:
     # asyncio.Runner.close()'s two steps, in one loop run. Like it on 3.11,
     # this waits for the default executor's threads: a thread that never
-    # ends is not something a loop can stop.
-    await loop.shutdown_asyncgens()
-    await loop.shutdown_default_executor()
+    # ends is not something a loop can stop. An exception of either step is
+    # reported as a lost exception (asyncio.Runner would raise it from
+    # close()); the other step and the close still happen.
+    steps = (
+        ("shutdown_asyncgens", loop.shutdown_asyncgens),
+        ("shutdown_default_executor", loop.shutdown_default_executor),
+    )
+    for name, step in steps:
+        try:
+            await step()
+        except Exception as exc:
+            problems.append(_shutdown_failed(name, label, exc))
+
+
+def _shutdown_failed(step: str, label: str, exc: BaseException) -> LoopProblem:
+    return LoopProblem(
+        "exception",
+        f"{step}() of the {label} event loop raised {type(exc).__name__}: {exc}",
+        "".join(traceback.format_exception(exc)).rstrip(),
+    )
 
 
 def _let_generators_close(
@@ -437,52 +499,6 @@ def _let_generators_close(
         return tasks
     loop.run_until_complete(asyncio.wait(closing, timeout=CANCEL_GRACE))
     return [t for t in tasks if t not in closing or not t.done()]
-
-
-# Every task alive in the process, of every loop (asyncio's own registry:
-# _all_tasks on 3.11, _scheduled_tasks and _eager_tasks on 3.12 and 3.13).
-# Counting it is cheap; asyncio.all_tasks() copies and filters it, which costs
-# as much as a few steps of a loop, on every test. From 3.14 on, asyncio keeps
-# its own tasks elsewhere (that set holds only third-party tasks): no count.
-_TASKS: Final = getattr(asyncio.tasks, "_all_tasks", None)
-_SCHEDULED_TASKS: Final = (
-    None
-    if sys.version_info >= (3, 14)
-    else _TASKS
-    if _TASKS is not None
-    else getattr(asyncio.tasks, "_scheduled_tasks", None)
-)
-_EAGER_TASKS: Final[Collection[Any]] = getattr(asyncio.tasks, "_eager_tasks", ())
-
-
-def _no_task_but(task: asyncio.Task[Any] | None) -> bool:
-    """Whether no task other than ``task`` (alive, or ``None``) is alive at
-    all; ``False`` when that cannot be told cheaply (then scan all_tasks())."""
-    if _SCHEDULED_TASKS is None:
-        return False  # another Python: no registry to count
-    alive = len(_SCHEDULED_TASKS) + len(_EAGER_TASKS)
-    return alive <= (0 if task is None else 1)
-
-
-def _awaited(task: asyncio.Task[Any] | None) -> bool:
-    # Whether something waits for the task to end (gather() or wait() add a
-    # done callback). The callbacks are a private attribute of asyncio's
-    # futures; without it, assume nobody waits.
-    return bool(getattr(task, "_callbacks", None))
-
-
-def _nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
-    # The stdlib loop keeps its async generators and default executor in
-    # private attributes; other loops (uvloop) always get the full shutdown.
-    if not isinstance(loop, asyncio.BaseEventLoop):
-        return False
-    asyncgens = getattr(loop, "_asyncgens", None)
-    executor = getattr(loop, "_default_executor", True)
-    if asyncgens is None or executor is not None:
-        return False
-    # An async-generator fixture's generator stays registered until it is
-    # dropped; once its teardown ran it to the end, there is nothing to close.
-    return all(generator.ag_frame is None for generator in asyncgens)
 
 
 def _close_failed(what: str, exc: BaseException) -> LoopProblem:
@@ -664,13 +680,16 @@ class LoopRunner:
                     # until the scope is left): keep serving, so that the
                     # fixture's teardown leaves it in the task that entered
                     # it. A call queued in the meantime is served first.
-                    if not jobs and (self._holds <= 0 or _awaited(me)):
+                    if not jobs and (self._holds <= 0 or awaited(me)):
                         return
                 continue
             job = jobs.popleft()
             if job is None:
                 return
             self._busy = True
+            # named after what it runs: `python -m asyncio ps` shows the test
+            assert me is not None
+            me.set_name(job.name)
             try:
                 if job.timeout is None and self._clock is None:
                     job.result = await _InContext(job.coro, job.context)
@@ -680,6 +699,7 @@ class LoopRunner:
                 job.error = exc
             finally:
                 self._busy = False
+                me.set_name(IDLE_WORKER_NAME)
             try:
                 if job.last and not jobs and self._holds <= 0:
                     await self._finish_in_run()
@@ -706,20 +726,15 @@ class LoopRunner:
         # fewer for a test's own loop; uvloop's runs are not cheap).
         loop = self._loop
         me = self._worker
-        if not _no_task_but(me):
+        if not no_task_but(me):
             for task in asyncio.all_tasks(loop):
                 if task is not me:
                     return  # close() cancels and reports them first
         try:
-            if not _nothing_to_shut_down(loop):
-                await loop.shutdown_asyncgens()
-                await loop.shutdown_default_executor()
+            if not nothing_to_shut_down(loop):
+                await _shut_down(loop, self.label, self.problems)
         except asyncio.CancelledError:
             return  # Ctrl-C: close() does it all
-        except Exception as exc:
-            self.problems.append(
-                _close_failed(f"closing the {self.label} event loop", exc)
-            )
         self._finished = True
 
     async def _run_with_deadline(self, job: _Job) -> Any:
@@ -749,12 +764,14 @@ class LoopRunner:
         idle_limit: float | None = None,
         root: Any = None,
         label: str = "test",
+        name: str | None = None,
         last: bool = False,
     ) -> Any:
         """Run ``coro`` to completion in the worker task and return its result.
 
         ``last``: :meth:`close` comes right after this call; what closing can
-        do on the loop is done at the end of this call's loop run.
+        do on the loop is done at the end of this call's loop run. ``name``:
+        the worker task's name while it runs this call (default ``label``).
 
         ``timeout`` is in loop time. ``idle_limit``: on a virtual-time loop,
         the real seconds the call may wait with nothing that can wake it
@@ -798,9 +815,9 @@ class LoopRunner:
             # will): a task of its own, made in the call's context, does what
             # the worker would, minus the queue and the step-by-step context
             # switch of _InContext.
-            job = _Job(coro, context, timeout, root, label, None, last)
+            job = _Job(coro, context, timeout, root, label, None, last, name or label)
             waiter = self._worker = loop.create_task(
-                self._serve_one(job), name="aioloop-worker", context=context
+                self._serve_one(job), name=job.name, context=context
             )
         else:
             if worker is None or worker.done() or self._abandoned:
@@ -809,15 +826,22 @@ class LoopRunner:
                 # stopped by a test that stopped the loop under it): serve
                 # from a new one.
                 self._wake = None
-                self._worker = loop.create_task(self._serve(), name="aioloop-worker")
+                self._worker = loop.create_task(self._serve(), name=IDLE_WORKER_NAME)
             waiter = loop.create_future()
-            job = _Job(coro, context, timeout, root, label, waiter, last)
+            job = _Job(coro, context, timeout, root, label, waiter, last, name or label)
             self._jobs.append(job)
             wake = self._wake
             if wake is not None and not wake.done():
                 wake.set_result(None)
         interrupts = _interrupts
         interrupts.running = self
+        # Only a call with a limit, or on a loop in debug mode, is watched.
+        watchdog = (
+            None
+            if timeout is None and not loop.get_debug()
+            else _start_watchdog(loop, timeout)
+        )
+        blocks: list[Block] | None = None
         try:
             loop.run_until_complete(waiter)
         except RuntimeError as exc:
@@ -833,19 +857,54 @@ class LoopRunner:
             raise
         finally:
             interrupts.running = None
+            if watchdog is not None:
+                blocks = watchdog.stop()
         if interrupts.interrupted:
             interrupts.interrupted = False
             if self._worker is not None:
                 self._worker.uncancel()
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt(f"Ctrl-C cancelled {job.label}") from None
         started_by = self._started_by
         if started_by is not None:
             self._note_started(started_by, label)
+        if blocks:
+            self._note_blocks(job, blocks, timeout)
         if job.error is not None:
             error = job.error
             job.error = None
             raise error
         return job.result
+
+    def _note_blocks(
+        self, job: _Job, blocks: list[Block], timeout: float | None
+    ) -> None:
+        # The longest block past the call's limit fails the call, unless the
+        # call failed on its own (its error comes first, with a note); shorter
+        # ones (debug mode: past slow_callback_duration) are reported.
+        longest = max(blocks, key=lambda b: b.seconds)
+        if timeout is not None and longest.seconds > timeout:
+            message = (
+                f"{job.label} blocked the event loop for {longest.seconds:.1f} s "
+                f"(limit {timeout:g} s) in:\n{longest.stack}"
+            )
+            error = job.error
+            if error is None or isinstance(error, TimeoutExpired | LoopStopped):
+                job.error = BlockedLoop(message)
+                job.error.__cause__ = error
+            else:
+                error.add_note(message)
+            return
+        slow = _slow_callback_duration(self._loop)
+        for block in blocks:
+            self.problems.append(
+                LoopProblem(
+                    "blocked",
+                    f"{block.seconds:.2f} s without returning to the loop in "
+                    f"{job.label}, at {block.where} (debug mode's "
+                    f"slow_callback_duration: {slow:g} s)",
+                    block.stack,
+                )
+            )
 
     def _note_started(
         self, started_by: weakref.WeakKeyDictionary[asyncio.Task[Any], str], label: str
@@ -854,7 +913,7 @@ class LoopRunner:
         # started by this one (or by sync code between calls, which cannot be
         # told apart). One scan after the call, none before it.
         worker = self._worker
-        if _no_task_but(worker):
+        if no_task_but(worker):
             return
         for task in asyncio.all_tasks(self._loop):
             if task is not worker and task not in started_by:
@@ -912,7 +971,7 @@ class LoopRunner:
             and (worker is None or worker.done())
             # a task made at the very end of the last call (a dropped
             # generator's aclose()) keeps the loop from this shortcut
-            and (_no_task_but(worker) or not asyncio.all_tasks(loop))
+            and (no_task_but(worker) or not asyncio.all_tasks(loop))
         ):
             loop.close()  # the last call left nothing to do (run(last=))
             return
@@ -985,8 +1044,7 @@ class LoopRunner:
                     )
                 )
             # reported already; no "Task was destroyed but it is pending!" later
-            with contextlib.suppress(AttributeError):
-                task._log_destroy_pending = False  # type: ignore[attr-defined]
+            quiet_destroy(task)
         if stubborn:
             # Runner.close() would wait for these forever: close by hand.
             try:
@@ -995,7 +1053,7 @@ class LoopRunner:
                 )
             finally:
                 loop.close()
-        elif _nothing_to_shut_down(loop):
+        elif nothing_to_shut_down(loop):
             # What Runner.close() would do, minus two loop runs that have
             # nothing to do: most stdlib function loops end here.
             loop.close()
@@ -1003,7 +1061,7 @@ class LoopRunner:
             # What Runner.close() does, in one loop run instead of two (other
             # loops, uvloop, do not show whether there is anything to do).
             try:
-                loop.run_until_complete(_shut_down(loop))
+                loop.run_until_complete(_shut_down(loop, self.label, problems))
             finally:
                 loop.close()
 
@@ -1020,7 +1078,7 @@ class LoopRunner:
         if self._clock is not None:
             with contextlib.suppress(Exception):
                 self._clock.set_idle_handler(None)
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(RuntimeError, TypeError):  # a loop that refuses
             self._loop.set_exception_handler(_late_handler(self.label))
         with contextlib.suppress(TypeError):  # a loop type without weakrefs
             _closed_loops.add(self._loop)

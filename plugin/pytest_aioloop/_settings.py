@@ -9,12 +9,12 @@ import pytest
 
 __all__ = [
     "LOOP_SCOPES",
-    "SETTINGS_KEY",
     "LeakMode",
     "LoopScope",
     "Mode",
     "Settings",
     "add_options",
+    "loop_scope_of",
     "read_settings",
 ]
 
@@ -28,6 +28,17 @@ LOOP_SCOPES: Final[tuple[LoopScope, ...]] = (
     "session",
 )
 FIXTURE_SCOPE: Final = "fixture-scope"
+_AS_LOOP_SCOPE: Final[dict[str, LoopScope]] = {scope: scope for scope in LOOP_SCOPES}
+
+
+def loop_scope_of(
+    declared: LoopScope | None, settings: Settings, fixture_scope: str
+) -> LoopScope:
+    """A fixture's loop scope: declared, else the ini default, else its own
+    scope (pytest's five scope names are the five loop scopes)."""
+    return (
+        declared or settings.default_fixture_loop_scope or _AS_LOOP_SCOPE[fixture_scope]
+    )
 
 
 class Mode(enum.StrEnum):
@@ -85,9 +96,6 @@ class Settings:
         self.idle_limit = idle_limit
 
 
-SETTINGS_KEY: Final = pytest.StashKey[Settings]()
-
-
 def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
     """Add the options and ini values.
 
@@ -134,7 +142,8 @@ def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
         dest="asyncio_timeout",
         default=None,
         metavar="SECONDS",
-        help="fail an async test (or async fixture step) that runs longer than this.",
+        help="fail an async test (or async fixture step) that runs longer than this; "
+        "0 or none: no limit (turns off the ini asyncio_timeout for this run).",
     )
     group.addoption(
         "--asyncio-idle-limit",
@@ -174,7 +183,9 @@ def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
         "asyncio_debug", "run loops in asyncio debug mode", type="bool", default=False
     )
     parser.addini(
-        "asyncio_timeout", "default time limit of an async test, seconds", default=None
+        "asyncio_timeout",
+        "default time limit of an async test, seconds (0 or none: no limit)",
+        default=None,
     )
     parser.addini(
         "asyncio_idle_limit",
@@ -210,18 +221,46 @@ def _scope(value: str, option: str, *, allow_fixture_scope: bool) -> LoopScope |
     return value
 
 
-def parse_timeout(value: object, where: str) -> float:
-    """A positive number of seconds, else ValueError naming ``where``."""
+#: The values of a timeout that mean "no limit" (case does not matter).
+NO_LIMIT_WORDS: Final = ("0", "none", "")
+
+
+def parse_timeout(value: object, where: str) -> float | None:
+    """A positive number of seconds; ``None`` for no limit (``None``, 0,
+    ``"0"``, ``"none"``, ``""``); else ValueError naming ``where``."""
+    if value is None or (
+        isinstance(value, str) and value.strip().lower() in NO_LIMIT_WORDS
+    ):
+        return None
+    problem = ValueError(
+        f"{where} must be a positive number of seconds, or 0 or none for no "
+        f"limit, got {value!r}"
+    )
     if isinstance(value, bool):
-        raise ValueError(f"{where} must be a positive number of seconds, got {value!r}")
+        raise problem
     try:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(
-            f"{where} must be a positive number of seconds, got {value!r}"
-        ) from None
+        raise problem from None
+    if seconds == 0:
+        return None
     if not seconds > 0 or seconds == float("inf"):
-        raise ValueError(f"{where} must be a positive number of seconds, got {value!r}")
+        raise problem
+    return seconds
+
+
+def parse_seconds(value: object, where: str) -> float:
+    """A positive number of seconds (no "none" here), else ValueError naming
+    ``where``."""
+    problem = ValueError(f"{where} must be a positive number of seconds, got {value!r}")
+    if isinstance(value, bool):
+        raise problem
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise problem from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise problem
     return seconds
 
 
@@ -280,8 +319,17 @@ def read_settings(config: pytest.Config) -> Settings:
         else bool(config.getini("asyncio_debug"))
     )
 
-    timeout = _seconds(config, "asyncio_timeout")
-    idle_limit = _seconds(config, "asyncio_idle_limit")
+    timeout: float | None = None
+    raw_timeout = config.getoption("asyncio_timeout")
+    option = "--asyncio-timeout"
+    if raw_timeout is None:
+        raw_timeout = config.getini("asyncio_timeout")
+        option = "asyncio_timeout"
+    try:
+        timeout = parse_timeout(raw_timeout, option)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{exc}.") from None
+    idle_limit = _idle_limit(config)
 
     leaks_option = config.getoption("asyncio_leaks")
     leaks = leaks_option or config.getini("asyncio_leaks") or "report"
@@ -303,17 +351,17 @@ def read_settings(config: pytest.Config) -> Settings:
     )
 
 
-def _seconds(config: pytest.Config, name: str) -> float | None:
-    """The option ``--name`` (dashes), else the ini value ``name``: a positive
-    number of seconds, or None when neither is given."""
-    raw = config.getoption(name)
-    option = "--" + name.replace("_", "-")
+def _idle_limit(config: pytest.Config) -> float | None:
+    """``--asyncio-idle-limit``, else the ini value: a positive number of
+    seconds, or None when neither is given."""
+    raw = config.getoption("asyncio_idle_limit")
+    option = "--asyncio-idle-limit"
     if raw is None:
-        raw = config.getini(name)
-        option = name
+        raw = config.getini("asyncio_idle_limit")
+        option = "asyncio_idle_limit"
     if raw in (None, ""):
         return None
     try:
-        return parse_timeout(raw, option)
+        return parse_seconds(raw, option)
     except ValueError as exc:
         raise pytest.UsageError(f"{exc}.") from None
