@@ -37,10 +37,13 @@ class VirtualClock(Protocol):
     that could ever wake it (no timer, no I/O ready, no executor work), it
     waits at most ``idle_limit`` real seconds (``None``: forever), then calls
     the handler given to ``set_idle_handler()`` or, without one, raises
-    :class:`~aioloop.LoopIdleError` out of its run.
+    :class:`~aioloop.LoopIdleError` out of its run. ``idle_waiting`` is true
+    while it waits so: a thread that wakes it then (with
+    ``call_soon_threadsafe``) ends the wait and starts the limit again.
     """
 
     idle_limit: float | None
+    idle_waiting: bool
 
     def set_idle_handler(self, handler: Callable[[], object] | None) -> None: ...
 

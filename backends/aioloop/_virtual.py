@@ -123,7 +123,11 @@ class _VirtualSelector(selectors.BaseSelector):
             loop._jump(timeout)
             return []
         limit = loop.idle_limit
-        events = loop._wait_real(selector, limit)
+        loop.idle_waiting = True
+        try:
+            events = loop._wait_real(selector, limit)
+        finally:
+            loop.idle_waiting = False
         if events or limit is None:
             return events
         loop._idle(limit)
@@ -146,6 +150,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._processes: set[asyncio.SubprocessTransport] = set()
         self._idle_handler: Callable[[], object] | None = None
         self.idle_limit = idle_limit
+        #: True while it waits in real time with nothing that can wake it.
+        self.idle_waiting = False
         selector = _VirtualSelector(selectors.DefaultSelector())
         super().__init__(selector)
         selector._loop = self

@@ -511,3 +511,17 @@ def test_a_hook_without_virtual_loops_on_a_virtual_run_is_an_error(
             "test would run in real time.*"
         ]
     )
+
+
+def test_idle_limit_applies_in_debug_mode_too(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    # debug mode watches the loop for blocking calls from a thread; that
+    # thread must not keep waking an idle loop
+    strict_ini(asyncio_idle_limit="0.3", asyncio_backend="virtual")
+    pytester.makepyfile(test_it=IDLE)
+    started = time.monotonic()
+    result = pytester.runpytest("--asyncio-debug")
+    assert time.monotonic() - started < 20
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_waits_forever was idle: *"])
