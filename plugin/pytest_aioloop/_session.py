@@ -31,8 +31,8 @@ __all__ = [
 
 MARKER_HELP: Final = (
     "asyncio(loop_scope='function', backend=None, timeout=None, debug=False, "
-    "leaks=None): run the async test on an event loop of that scope (function, "
-    "class, module, package, session), on the named backend(s)"
+    "leaks=None, idle_limit=None): run the async test on an event loop of that "
+    "scope (function, class, module, package, session), on the named backend(s)"
 )
 
 
@@ -142,6 +142,8 @@ def header_lines(config: pytest.Config) -> list[str]:
         extras.append("debug")
     if settings.timeout is not None:
         extras.append(f"timeout={settings.timeout:g}s")
+    if settings.idle_limit is not None:
+        extras.append(f"idle limit={settings.idle_limit:g}s")
     if settings.default_test_loop_scope != "function":
         extras.append(f"test loop scope={settings.default_test_loop_scope}")
     tail = f" ({', '.join(extras)})" if extras else ""
