@@ -121,10 +121,10 @@ def start_run(config: pytest.Config) -> None:
 
 def end_run(config: pytest.Config) -> None:
     """Close every loop still open and forget the run."""
-    state = config.stash.get(RUN_KEY, None)
-    if state is not None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is not None:
         del config.stash[RUN_KEY]
-        state.loops.close_all()
+        run.loops.close_all()
     forget_parsed_marks()
     # The SIGINT handler the first loop of the run installed goes away with it.
     runner_module = sys.modules.get(f"{__package__}._runner")
@@ -134,9 +134,9 @@ def end_run(config: pytest.Config) -> None:
 
 def header_lines(config: pytest.Config) -> list[str]:
     """The report header's line: the mode, the backends with their versions."""
-    state = config.stash[RUN_KEY]
-    settings = state.settings
-    backends = ", ".join(b.describe() for b in state.backends.selected)
+    run = config.stash[RUN_KEY]
+    settings = run.settings
+    backends = ", ".join(b.describe() for b in run.backends.selected)
     extras = []
     if settings.debug:
         extras.append("debug")
@@ -155,25 +155,25 @@ def write_summary(
 ) -> None:
     """The terminal summary: leaked tasks and lost exceptions, and notes on
     loops that did not come from the run's backends."""
-    state = config.stash.get(RUN_KEY, None)
-    if state is None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None:
         return
     verbose = terminalreporter.verbosity > 0
-    lines = state.reporter.summary_lines(verbose=verbose)
+    lines = run.reporter.summary_lines(verbose=verbose)
     if lines:
         # write_sep, not section: it ends the progress line first
         terminalreporter.write_sep("=", "aioloop: leaked tasks and lost exceptions")
         for line in lines:
             terminalreporter.write_line(line)
-        if state.settings.leaks.value == "report":
+        if run.settings.leaks.value == "report":
             terminalreporter.write_line(
                 "(--asyncio-leaks=fail makes them failures)"
                 if verbose
                 else "(-v shows where each task was; "
                 "--asyncio-leaks=fail makes them failures)"
             )
-    settings = state.settings
-    if state.backends.hook_chose and (
+    settings = run.settings
+    if run.backends.hook_chose and (
         settings.backends_from_cli or settings.backends != ("asyncio",)
     ):
         terminalreporter.write_line(
@@ -182,7 +182,7 @@ def write_summary(
             f"({', '.join(settings.backends)}) were not used for those.",
             yellow=True,
         )
-    if state.policy_used:
+    if run.policy_used:
         terminalreporter.write_line(
             "aioloop: tests ran on loops from an overridden event_loop_policy fixture; "
             "event loop policies are deprecated, prefer a backend "

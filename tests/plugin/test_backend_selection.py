@@ -517,12 +517,16 @@ def test_header_names_mode_and_each_backend_with_its_version(
     pytester.makepyfile("def test_nothing(): pass")
     python = f"CPython {platform.python_version()}"
     uv = f"uvloop {importlib.metadata.version('uvloop')}"
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines([f"aioloop: mode=strict, backends: asyncio ({python})"])
     result = pytester.runpytest("--asyncio-backend=asyncio,uvloop")
     result.stdout.fnmatch_lines(
         [f"aioloop: mode=strict, backends: asyncio ({python}), {uv}"]
     )
-    result = pytester.runpytest("--asyncio-mode=auto")
-    result.stdout.fnmatch_lines([f"aioloop: mode=auto, backends: asyncio ({python})"])
+    result = pytester.runpytest("--asyncio-mode=auto", "--asyncio-debug")
+    result.stdout.fnmatch_lines(
+        [f"aioloop: mode=auto, backends: asyncio ({python}) (debug*)"]
+    )
 
 
 def test_list_backends_shows_each_installed_and_exits_0(
