@@ -139,12 +139,45 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def _refuse_pytest_asyncio(config: pytest.Config) -> None:
     manager = config.pluginmanager
     if manager.has_plugin("asyncio") or manager.has_plugin("pytest_asyncio.plugin"):
-        raise pytest.UsageError(
+        both = (
             "pytest-asyncio and pytest-aioloop are both installed and active; both "
-            "claim the 'asyncio' marker. Remove pytest-asyncio (pip uninstall "
-            "pytest-asyncio), or disable one of them for this run with "
-            "-p no:asyncio (pytest-asyncio) or -p no:aioloop (pytest-aioloop)."
+            "claim the 'asyncio' marker."
         )
+        requirers = _requirers_of_pytest_asyncio()
+        if requirers:
+            raise pytest.UsageError(
+                f"{both} pytest-asyncio is required by {', '.join(requirers)}: keep "
+                f"it installed and disable it in your pytest configuration, "
+                f"addopts = -p no:asyncio (in [pytest] or "
+                f"[tool.pytest.ini_options]); pytest-aioloop then runs the async "
+                f"tests. For one run: -p no:asyncio, or -p no:aioloop to use "
+                f"pytest-asyncio."
+            )
+        raise pytest.UsageError(
+            f"{both} Remove pytest-asyncio (pip uninstall pytest-asyncio), or "
+            f"disable one of them with -p no:asyncio (pytest-asyncio; in addopts "
+            f"to keep it so) or -p no:aioloop (pytest-aioloop)."
+        )
+
+
+def _requirers_of_pytest_asyncio() -> list[str]:
+    """The installed distributions that require pytest-asyncio (not only as
+    an extra), as "name version"."""
+    import importlib.metadata
+    import re
+
+    found: set[str] = set()
+    for dist in importlib.metadata.distributions():
+        for requirement in dist.requires or ():
+            name, _, marker = requirement.partition(";")
+            match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", name)
+            if (
+                match
+                and re.sub(r"[-_.]+", "-", match[1]).lower() == "pytest-asyncio"
+                and "extra" not in marker
+            ):
+                found.add(f"{dist.metadata['Name']} {dist.version}")
+    return sorted(found)
 
 
 def _load_backends(settings: Settings) -> tuple[aioloop.Backend, ...] | None:
