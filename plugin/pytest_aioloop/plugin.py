@@ -71,6 +71,7 @@ from ._reports import Reporter
 from ._run import RUN_KEY, AioloopRun, plan_of
 from ._scopes import LoopScopes, ScopeError, scope_node
 from ._settings import (
+    FIXTURE_SCOPE,
     LOOP_SCOPES,
     LoopScope,
     Mode,
@@ -269,15 +270,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     state = config.stash[RUN_KEY]
     settings = state.settings
     backends = ", ".join(b.describe() for b in state.run.selected)
-    extras = []
-    if settings.debug:
-        extras.append("debug")
-    if settings.timeout is not None:
-        extras.append(f"timeout={settings.timeout:g}s")
-    if settings.default_test_loop_scope != "function":
-        extras.append(f"test loop scope={settings.default_test_loop_scope}")
-    tail = f" ({', '.join(extras)})" if extras else ""
-    return [f"aioloop: mode={settings.mode.value}, backends: {backends}{tail}"]
+    # what the ini values and options made of the run, in their own spelling
+    fixtures = settings.default_fixture_loop_scope or FIXTURE_SCOPE
+    timeout = "" if settings.timeout is None else f", timeout={settings.timeout:g}s"
+    return [
+        f"aioloop: mode={settings.mode.value}, debug={settings.debug}, default loop "
+        f"scope: fixtures={fixtures}, tests={settings.default_test_loop_scope}"
+        f"{timeout}, backends: {backends}"
+    ]
 
 
 #: The mark auto mode gives unmarked async tests: one object for all of them,

@@ -511,6 +511,9 @@ def test_marker_backend_of_a_wrong_kind_errors_that_test(
 # --- the header and the listing -------------------------------------------------
 
 
+DEFAULTS = "debug=False, default loop scope: fixtures=fixture-scope, tests=function, "
+
+
 def test_header_names_mode_and_each_backend_with_its_version(
     pytester: pytest.Pytester,
 ) -> None:
@@ -519,10 +522,12 @@ def test_header_names_mode_and_each_backend_with_its_version(
     uv = f"uvloop {importlib.metadata.version('uvloop')}"
     result = pytester.runpytest("--asyncio-backend=asyncio,uvloop")
     result.stdout.fnmatch_lines(
-        [f"aioloop: mode=strict, backends: asyncio ({python}), {uv}"]
+        [f"aioloop: mode=strict, {DEFAULTS}backends: asyncio ({python}), {uv}"]
     )
     result = pytester.runpytest("--asyncio-mode=auto")
-    result.stdout.fnmatch_lines([f"aioloop: mode=auto, backends: asyncio ({python})"])
+    result.stdout.fnmatch_lines(
+        [f"aioloop: mode=auto, {DEFAULTS}backends: asyncio ({python})"]
+    )
 
 
 def test_list_backends_shows_each_installed_and_exits_0(

@@ -327,14 +327,27 @@ def test_is_async_test_is_public_and_typed() -> None:
     assert pytest_aioloop.is_async_test.__annotations__["return"] in (bool, "bool")
 
 
-def test_header_names_the_mode_and_the_backends_with_versions(
+def test_header_names_mode_debug_default_loop_scopes_and_backends(
     pytester: pytest.Pytester, strict_ini: Ini
 ) -> None:
     pytester.makepyfile("def test_sync(): pass")
     python = f"{platform.python_implementation()} {platform.python_version()}"
     result = pytester.runpytest()
-    result.stdout.fnmatch_lines([f"aioloop: mode=strict, backends: asyncio ({python})"])
+    result.stdout.fnmatch_lines(
+        [
+            "aioloop: mode=strict, debug=False, default loop scope: "
+            f"fixtures=fixture-scope, tests=function, backends: asyncio ({python})"
+        ]
+    )
+    strict_ini(
+        asyncio_default_fixture_loop_scope="module",
+        asyncio_default_test_loop_scope="session",
+        asyncio_timeout="30",
+    )
     result = pytester.runpytest("--asyncio-mode=auto", "--asyncio-debug")
     result.stdout.fnmatch_lines(
-        [f"aioloop: mode=auto, backends: asyncio ({python}) (debug)"]
+        [
+            "aioloop: mode=auto, debug=True, default loop scope: fixtures=module, "
+            f"tests=session, timeout=30s, backends: asyncio ({python})"
+        ]
     )
