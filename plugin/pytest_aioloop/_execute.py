@@ -25,7 +25,7 @@ from ._plan import (
 from ._reports import Reporter
 from ._runner import LoopRunner, RunFailed
 from ._scopes import LoopScopes, scope_node
-from ._settings import LOOP_SCOPES, Settings
+from ._settings import LOOP_SCOPES, LoopScope, Settings
 
 __all__ = ["run_test", "setup_async_fixture"]
 
@@ -183,7 +183,7 @@ def _reset(tokens: list[Token[Any]]) -> None:
 def fixture_runner(
     fixturedef: pytest.FixtureDef[Any],
     request: pytest.FixtureRequest,
-    loop_scope: str,
+    loop_scope: LoopScope,
     settings: Settings,
     run: RunBackends,
     scopes: LoopScopes,
@@ -203,7 +203,7 @@ def fixture_runner(
     if fixturedef.scope == "function" and loop_scope == "function":
         node = plan.node
     else:
-        node = scope_node(item, loop_scope, for_test=False)  # type: ignore[arg-type]
+        node = scope_node(item, loop_scope, for_test=False)
         if node is item:
             node = plan.node
     debug = plan.debug if node is plan.node else settings.debug
@@ -222,7 +222,7 @@ def fixture_runner(
     return runner, plan
 
 
-def check_loop_scope(fixturedef: pytest.FixtureDef[Any], loop_scope: str) -> None:
+def check_loop_scope(fixturedef: pytest.FixtureDef[Any], loop_scope: LoopScope) -> None:
     if _SCOPE_RANK.get(loop_scope, 0) < _SCOPE_RANK.get(fixturedef.scope, 0):
         pytest.fail(
             f"fixture {fixturedef.argname!r} has loop_scope={loop_scope!r}, narrower "
@@ -245,7 +245,7 @@ def setup_async_fixture(
     fixturedef: pytest.FixtureDef[Any],
     request: pytest.FixtureRequest,
     kind: str,
-    loop_scope: str,
+    loop_scope: LoopScope,
     settings: Settings,
     run: RunBackends,
     scopes: LoopScopes,

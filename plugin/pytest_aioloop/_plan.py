@@ -95,17 +95,25 @@ class BackendParam:
 
     # Plain classes here rather than dataclasses: a dataclass costs ~0.5 ms
     # to define, which every run pays at start-up.
-    __slots__ = ("backend", "error", "name")
+    __slots__ = ("backend", "error", "name", "skip_reason")
 
     def __init__(
-        self, name: str, backend: Backend | None, error: str | None = None
+        self,
+        name: str,
+        backend: Backend | None,
+        error: str | None = None,
+        *,
+        skip_reason: str | None = None,
     ) -> None:
         self.name = name
+        #: ``None`` when the test cannot run on this backend: see ``error``
+        #: (the test fails its setup) and ``skip_reason`` (it is skipped).
         self.backend = backend
         self.error = error
+        self.skip_reason = skip_reason
 
-    def _key(self) -> tuple[str, Backend | None, str | None]:
-        return (self.name, self.backend, self.error)
+    def _key(self) -> tuple[str, Backend | None, str | None, str | None]:
+        return (self.name, self.backend, self.error, self.skip_reason)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BackendParam):
@@ -303,7 +311,7 @@ def _load(name: str, where: str) -> BackendParam:
             f"{', '.join(exc.installed) or 'none'}.",
         )
     except aioloop.BackendImportError as exc:
-        return BackendParam(name, None, f"skip: {exc}")
+        return BackendParam(name, None, skip_reason=str(exc))
 
 
 def backend_params(
@@ -332,8 +340,8 @@ def backend_params(
             else BackendParam(
                 name,
                 None,
-                f"skip: loop factory {name!r} is not offered by the loop factories "
-                f"hook; offered: {offered}.",
+                skip_reason=f"loop factory {name!r} is not offered by the loop "
+                f"factories hook; offered: {offered}.",
             )
             for name in options.loop_factories
         ]

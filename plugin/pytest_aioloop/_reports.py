@@ -14,7 +14,7 @@ import pytest
 from ._settings import LeakMode
 
 if TYPE_CHECKING:
-    from ._runner import LoopProblem
+    from ._runner import LoopProblem, ProblemKind
 
 __all__ = ["AioloopLeakWarning", "Reporter"]
 
@@ -50,8 +50,16 @@ _KIND_TITLES: Final = {
 }
 
 
+_KINDS: Final[dict[str, ProblemKind]] = {
+    "leak": "leak",
+    "exception": "exception",
+    "blocked": "blocked",
+    "close": "close",
+}
+
+
 def _title(problem: LoopProblem) -> str:
-    return _KIND_TITLES.get(problem.kind, problem.kind)
+    return _KIND_TITLES[problem.kind]
 
 
 def _indented(text: str, prefix: str = "    ") -> str:
@@ -177,7 +185,10 @@ class Reporter:
         from ._runner import LoopProblem
 
         for item in data:
-            problem = LoopProblem(item["kind"], item["summary"], item["detail"])
+            kind = _KINDS.get(item["kind"])
+            if kind is None:
+                continue  # from a worker of another version: not ours to read
+            problem = LoopProblem(kind, item["summary"], item["detail"])
             self.entries.append(Entry(item["where"], problem))
 
     def summary_lines(self, verbose: bool) -> list[str]:
@@ -213,7 +224,7 @@ class Reporter:
 #: asyncio's numbered task names.
 _ADDRESSES: Final = re.compile(r"0x[0-9a-fA-F]+|\bTask-\d+\b")
 
-_COUNTED: Final = (
+_COUNTED: Final[tuple[tuple[ProblemKind, str, str], ...]] = (
     ("leak", "leaked task", "leaked tasks"),
     ("exception", "lost exception", "lost exceptions"),
     ("blocked", "blocked loop", "blocked loops"),

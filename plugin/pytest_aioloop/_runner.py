@@ -27,7 +27,7 @@ import traceback
 import weakref
 from collections.abc import Callable, Generator, Mapping
 from types import FrameType
-from typing import Any, Final, final
+from typing import Any, Final, Literal, final
 
 from aioloop import Backend
 
@@ -48,6 +48,7 @@ __all__ = [
     "LoopProblem",
     "LoopRunner",
     "LoopStopped",
+    "ProblemKind",
     "RunFailed",
     "TimeoutExpired",
     "closed_loops_alive",
@@ -79,6 +80,12 @@ class LoopStopped(RunFailed):
     """The loop was stopped (``loop.stop()``) before the call finished."""
 
 
+#: What a :class:`LoopProblem` is: a task left pending, an exception that
+#: reached the loop's exception handler, a loop blocked past asyncio's
+#: slow-callback limit (debug mode), or a failure while closing the loop.
+ProblemKind = Literal["leak", "exception", "blocked", "close"]
+
+
 @final
 class LoopProblem:
     """A leaked task or an exception that reached the loop's exception handler.
@@ -90,7 +97,7 @@ class LoopProblem:
 
     __slots__ = ("detail", "kind", "summary")
 
-    def __init__(self, kind: str, summary: str, detail: str = "") -> None:
+    def __init__(self, kind: ProblemKind, summary: str, detail: str = "") -> None:
         self.kind = kind
         self.summary = summary
         self.detail = detail

@@ -77,6 +77,7 @@ from ._settings import (
     Mode,
     Settings,
     add_options,
+    loop_scope_of,
     read_settings,
 )
 
@@ -309,7 +310,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         param = parent.stash[_SINGLES_KEY].get(item.originalname)
         if param is not None:
             item.stash[SINGLE_BACKEND_KEY] = param
-            _mark_chosen_in_error(item, param.error)
+            _mark_chosen_in_error(item, param)
     if param is not None:
         item.extra_keyword_matches.add(param.name)
         item.config.stash[RUN_KEY].backend_chosen = True
@@ -327,14 +328,12 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.extra_keyword_matches.add(run.names[0])
 
 
-def _mark_chosen_in_error(item: pytest.Function, error: str | None) -> None:
+def _mark_chosen_in_error(item: pytest.Function, param: BackendParam) -> None:
     # What a backend parameter in error does, for a test kept off parameters:
     # skip it, or make the error one of its setup.
-    if error is None:
-        return
-    if error.startswith("skip: "):
-        item.add_marker(pytest.mark.skip(reason=error.removeprefix("skip: ")))
-    elif ERROR_FIXTURE not in item.fixturenames:
+    if param.skip_reason is not None:
+        item.add_marker(pytest.mark.skip(reason=param.skip_reason))
+    elif param.error is not None and ERROR_FIXTURE not in item.fixturenames:
         # (the list is shared by the function's items: added once)
         item.fixturenames.append(ERROR_FIXTURE)
 
@@ -532,8 +531,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             param,
             id=pytest.HIDDEN_PARAM if hide else param.name,
             marks=(
-                [pytest.mark.skip(reason=param.error.removeprefix("skip: "))]
-                if param.error is not None and param.error.startswith("skip: ")
+                [pytest.mark.skip(reason=param.skip_reason)]
+                if param.skip_reason is not None
                 else []
             ),
         )
@@ -607,7 +606,7 @@ def _in_use_for_sync_test(
 def _open_loop_of_sync_fixture(
     fixturedef: pytest.FixtureDef[Any],
     request: pytest.FixtureRequest,
-    declared: LoopScope | bool | None,
+    declared: LoopScope | None,
 ) -> None:
     # A sync fixture made with pytest_aioloop.fixture (or pytest_asyncio's)
     # is set up after its loop is opened and torn down before it closes, as
@@ -617,14 +616,14 @@ def _open_loop_of_sync_fixture(
     # left for the test (raised here, it would break pytest's fixture state).
     state = request.config.stash[RUN_KEY]
     settings = state.settings
-    loop_scope = declared or settings.default_fixture_loop_scope or fixturedef.scope
+    loop_scope = loop_scope_of(declared, settings, fixturedef.scope)
     from ._execute import fixture_runner
 
     try:
         fixture_runner(
             fixturedef,
             request,
-            str(loop_scope),
+            loop_scope,
             settings,
             state.run,
             state.scopes,
@@ -735,7 +734,7 @@ def pytest_fixture_setup(
         if owned_by_other_plugin(item, item.fixturenames):  # type: ignore[attr-defined]
             return (yield)  # anyio's or trio's fixture, whatever the plugin order
         declared = None
-    loop_scope = declared or settings.default_fixture_loop_scope or fixturedef.scope
+    loop_scope = loop_scope_of(declared, settings, fixturedef.scope)
     from ._execute import setup_async_fixture  # asyncio, only when needed
 
     try:
@@ -743,7 +742,7 @@ def pytest_fixture_setup(
             fixturedef,
             request,
             kind,
-            str(loop_scope),
+            loop_scope,
             settings,
             state.run,
             state.scopes,
