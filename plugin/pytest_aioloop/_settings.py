@@ -8,6 +8,7 @@ from typing import Final, Literal, final
 import pytest
 
 __all__ = [
+    "FIXTURE_SCOPE",
     "LOOP_SCOPES",
     "LeakMode",
     "LoopScope",
