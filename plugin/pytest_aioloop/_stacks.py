@@ -33,7 +33,7 @@ _ASYNCIO_DIR: Final = os.path.dirname(asyncio.__file__)
 #: The runner's frames sit between the loop and the test's own code.
 _PLUGIN_FILES: Final = frozenset(
     os.path.join(os.path.dirname(__file__), name)
-    for name in ("_runner.py", "_stacks.py")
+    for name in ("_runner.py", "_deadline.py", "_stacks.py")
 )
 
 
