@@ -193,7 +193,9 @@ def test_marker_misuse_fails_that_test_only_and_says_why(
     outcomes = result.parseoutcomes()
     assert outcomes["passed"] == 2
     assert outcomes.get("failed", 0) + outcomes.get("errors", 0) == 10
-    keywords = "backend, debug, leaks, loop_factories, loop_scope, scope, timeout"
+    keywords = (
+        "backend, debug, idle_limit, leaks, loop_factories, loop_scope, scope, timeout"
+    )
     positive = "must be a positive number of seconds, or 0 or none for no limit"
     result.stdout.fnmatch_lines_random(
         [
