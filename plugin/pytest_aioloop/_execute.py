@@ -19,13 +19,12 @@ from ._plan import (
     AsyncKind,
     BackendInUse,
     Plan,
-    RunBackends,
     plan_for,
 )
-from ._reports import Reporter
+from ._run import AioloopRun
 from ._runner import LoopRunner, RunFailed
-from ._scopes import LoopScopes, scope_node
-from ._settings import LOOP_SCOPES, LoopScope, Settings
+from ._scopes import scope_node
+from ._settings import LOOP_SCOPES, LoopScope
 
 __all__ = ["run_test", "setup_async_fixture"]
 
@@ -78,14 +77,7 @@ def _run(
     pytest.fail(message, pytrace=False)
 
 
-def run_test(
-    item: pytest.Function,
-    kind: AsyncKind,
-    settings: Settings,
-    run: RunBackends,
-    scopes: LoopScopes,
-    reporter: Reporter,
-) -> None:
+def run_test(item: pytest.Function, kind: AsyncKind, run: AioloopRun) -> None:
     """Run an async test function on its loop (the call phase)."""
     __tracebackhide__ = True
     if kind == "asyncgen":
@@ -95,9 +87,10 @@ def run_test(
             f"without yield).",
             pytrace=False,
         )
-    plan = plan_for(item, settings, run)
-    fresh = plan.node is item and scopes.get(item, plan.backend) is None
-    runner = scopes.runner(
+    plan = plan_for(item, run.settings, run.backends)
+    loops = run.loops
+    fresh = plan.node is item and loops.get(item, plan.backend) is None
+    runner = loops.runner(
         plan.node, plan.backend, debug=plan.debug, closed_by_caller=fresh
     )
     function = item.obj
@@ -115,9 +108,9 @@ def run_test(
                 pytrace=False,
             )
         if (
-            VIRTUAL in settings.backends
+            VIRTUAL in run.settings.backends
             and not runner.virtual
-            and run.made_here(plan.backend)
+            and run.backends.made_here(plan.backend)
         ):
             pytest.fail(
                 f"{item.nodeid}: the run asks for virtual time (backend "
@@ -158,9 +151,9 @@ def run_test(
             if fresh:
                 # No fixture used this loop: close it now, so that what the
                 # test leaked or lost is one report, on its call.
-                scopes.close(item, plan.backend, also=problems)
+                loops.close(item, plan.backend, also=problems)
             elif problems:
-                reporter.handle(item.nodeid, problems, leak_mode_of(item))
+                run.reporter.handle(item.nodeid, problems, leak_mode_of(item))
         except pytest.fail.Exception:
             # The test's own failure comes first; its problems are still in
             # the summary (the reporter records them before failing).
@@ -216,9 +209,7 @@ def fixture_runner(
     fixturedef: pytest.FixtureDef[Any],
     request: pytest.FixtureRequest,
     loop_scope: LoopScope,
-    settings: Settings,
-    run: RunBackends,
-    scopes: LoopScopes,
+    run: AioloopRun,
     *,
     cached_per_backend: bool = True,
     in_use: BackendInUse | None = None,
@@ -230,7 +221,7 @@ def fixture_runner(
     test's async fixtures join that backend's wider fixtures.
     """
     item = _compat.requesting_item(request)
-    plan = plan_for(item, settings, run)
+    plan = plan_for(item, run.settings, run.backends)
     backend = plan.backend if in_use is None else in_use.backend
     if fixturedef.scope == "function" and loop_scope == "function":
         node = plan.node
@@ -238,8 +229,8 @@ def fixture_runner(
         node = scope_node(item, loop_scope, for_test=False)
         if node is item:
             node = plan.node
-    debug = plan.debug if node is plan.node else settings.debug
-    runner = scopes.runner(node, backend, debug=debug)
+    debug = plan.debug if node is plan.node else run.settings.debug
+    runner = run.loops.runner(node, backend, debug=debug)
     if cached_per_backend and fixturedef.scope != "function":
         # Cached per backend: when the backend parameter changes, pytest must
         # tear this fixture down (in its loop) before setting it up again.
@@ -278,16 +269,12 @@ def setup_async_fixture(
     request: pytest.FixtureRequest,
     kind: str,
     loop_scope: LoopScope,
-    settings: Settings,
-    run: RunBackends,
-    scopes: LoopScopes,
+    run: AioloopRun,
     in_use: BackendInUse | None = None,
 ) -> Callable[..., Any]:
     """Return a sync stand-in for the async fixture function, bound to its loop."""
     check_loop_scope(fixturedef, loop_scope)
-    runner, plan = fixture_runner(
-        fixturedef, request, loop_scope, settings, run, scopes, in_use=in_use
-    )
+    runner, plan = fixture_runner(fixturedef, request, loop_scope, run, in_use=in_use)
     function = _compat.bound_fixture_function(fixturedef, request)
     name = fixturedef.argname
     runner.on_close(_compat.finish_later(fixturedef, request))

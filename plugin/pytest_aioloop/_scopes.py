@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from ._runner import LoopProblem, LoopRunner
 
-__all__ = ["LoopScopes", "ScopeError", "ScopeNode", "scope_node"]
+__all__ = ["LoopRegistry", "ScopeError", "ScopeNode", "scope_node"]
 
 #: A node whose lifetime bounds a loop: the test itself, a class, module,
 #: package or the session.
@@ -69,7 +69,7 @@ def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> ScopeN
 
 
 @final
-class LoopScopes:
+class LoopRegistry:
     """Owns every open runner; a runner closes when its scope node is torn down."""
 
     __slots__ = ("_current", "_runners", "_unended", "debug", "reporter")
