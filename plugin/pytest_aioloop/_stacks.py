@@ -17,6 +17,7 @@ from ._asyncio_compat import (
     awaited_by,
     gather_children,
     source_traceback,
+    task_group_tasks,
 )
 from ._asyncio_compat import waiting_on as _waiting_on
 
@@ -74,7 +75,7 @@ def _tasks_in(frame: FrameType) -> list[asyncio.Future[Any]]:
     found: list[asyncio.Future[Any]] = []
     for value in frame.f_locals.values():
         if isinstance(value, asyncio.TaskGroup):
-            value = getattr(value, "_tasks", ())
+            value = task_group_tasks(value)
         if isinstance(value, asyncio.Task):
             found.append(value)
         elif isinstance(value, list | tuple):
