@@ -3,10 +3,15 @@
 - ``tests``: the suite on every CPython from 3.11 to 3.13 found on PATH, with
   the newest pytest the dependencies allow;
 - ``tests_oldest``: the suite on 3.11 with the oldest pytest supported (8.4);
-- ``lint``: ``ruff check``, ``ruff format --check`` and strict mypy.
+- ``lint``: ``ruff check``, ``ruff format --check`` and strict mypy;
+- ``docs``: the documentation site built with warnings as errors, then
+  opened in headless Chromium (``docs/check_site.py``);
+- ``package``: both distributions built and checked with ``twine check
+  --strict``, and the suite run from the unpacked sdist.
 
 A Python version that is not installed is reported and skipped, not an error,
 on CI too. Extra arguments go to pytest: ``nox -s tests -- -k uvloop``.
+``docs`` and ``package`` run on the Python that runs nox.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
+from pathlib import Path
 
 import nox
 
@@ -23,7 +30,7 @@ nox.options.default_venv_backend = "venv"
 # nox turns a missing interpreter into an error when CI is set; we skip it
 # everywhere, so the same command works on a machine with one Python.
 nox.options.error_on_missing_interpreters = False
-nox.options.sessions = ["tests", "tests_oldest", "lint"]
+nox.options.sessions = ["tests", "tests_oldest", "lint", "docs", "package"]
 
 PYTHONS = ["3.11", "3.12", "3.13"]
 OLDEST_PYTEST = "pytest==8.4.*"
@@ -93,3 +100,52 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")  # aioloop and pytest_aioloop, strict: see pyproject.toml
     session.run("mypy", "tests/backends")
     session.run("mypy", "benchmarks")  # the scripts anyone runs: typed too
+
+
+DOCS_REQUIREMENTS = ["sphinx>=8.2", "furo>=2025.12.19", "myst-parser>=4"]
+# Playwright drives the system's Chromium; its own browser download is never
+# used (docs/check_site.py passes executable_path).
+SITE_CHECK_REQUIREMENTS = ["playwright>=1.49"]
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site (warnings are errors, every reference must resolve) and
+    open it in headless Chromium: pages, navigation, search, internal links."""
+    session.install(".", *DOCS_REQUIREMENTS, *SITE_CHECK_REQUIREMENTS)
+    build = Path("docs", "_build", "html")
+    shutil.rmtree(build, ignore_errors=True)
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-n", "-q", "-b", "html", "docs",
+        str(build),
+    )  # fmt: skip
+    session.env["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
+    session.run("python", "docs/check_site.py", str(build))
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """Build both distributions, check them with twine, install the wheel and
+    run the test suite from the unpacked sdist."""
+    session.install("build", "twine")
+    dist = Path(session.create_tmp(), "dist")
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist))
+    built = sorted(dist.iterdir())
+    session.run("twine", "check", "--strict", *map(str, built))
+    (wheel,) = dist.glob("*.whl")
+    (sdist,) = dist.glob("*.tar.gz")
+    unpacked = Path(session.create_tmp(), "sdist")
+    shutil.rmtree(unpacked, ignore_errors=True)
+    with tarfile.open(sdist) as archive:
+        archive.extractall(unpacked, filter="data")
+    (root,) = unpacked.iterdir()
+    session.install(f"{wheel}[dev]")
+    shown = session.run("pip", "show", "pytest-aioloop", silent=True) or ""
+    for field in ("License-Expression: MIT", "Home-page: https://"):
+        if field not in shown:
+            session.error(f"pip show lacks {field!r}:\n{shown}")
+    with session.chdir(root):
+        # The installed wheel, not the sources beside the tests, is imported:
+        # backends/ and plugin/ are not import names.
+        _pytest(session)

@@ -700,12 +700,20 @@ def test_fixtures_a_plugin_made_with_pytest_asyncio_run_in_strict_mode(
 
 
 def _guide_command() -> str:
-    """The import-replacing command of the migration guide, as printed there."""
+    """The import-replacing command of the migration guide, as printed there.
+
+    The README prints it too: both must be the same command.
+    """
     root = Path(__file__).parents[2]
-    for line in (root / "README.md").read_text().splitlines():
-        if "xargs" in line and "pytest_asyncio" in line:
-            return line.strip()
-    pytest.fail("no import-replacing command found in README.md")
+    commands = {
+        line.strip()
+        for page in (root / "docs" / "how-to" / "migrate.md", root / "README.md")
+        for line in page.read_text(encoding="utf-8").splitlines()
+        if "xargs" in line and "pytest_asyncio" in line
+    }
+    if len(commands) != 1:
+        pytest.fail(f"expected one import-replacing command in the docs: {commands}")
+    return commands.pop()
 
 
 @skip_in_reference
