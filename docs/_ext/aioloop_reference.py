@@ -60,11 +60,16 @@ def _parse_rst(directive: SphinxDirective, lines: list[str]) -> list[nodes.Node]
 
 
 class _Table(SphinxDirective):
-    def table(self, header: list[str], rows: list[list[str]]) -> list[nodes.Node]:
-        lines = [".. list-table::", "   :header-rows: 1", ""]
+    def table(
+        self, header: list[str], rows: list[list[str]], widths: str
+    ) -> list[nodes.Node]:
+        """A list-table; a cell's lines separated by a blank line are paragraphs."""
+        lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
         for row in [header, *rows]:
-            lines.append(f"   * - {row[0]}")
-            lines.extend(f"     - {cell}" for cell in row[1:])
+            for index, cell in enumerate(row):
+                first, *rest = cell.split("\n") or [""]
+                lines.append(f"   {'* -' if index == 0 else '  -'} {first}")
+                lines.extend(f"       {line}" if line else "" for line in rest)
         return _parse_rst(self, lines)
 
 
@@ -89,10 +94,13 @@ class OptionsDirective(_Table):
                 help_text = opt["help"]
             default = kwargs.get("default")
             shown = "" if default in (None, False) else _literal(str(default))
-            rows.append([_literal(name), cli or "", help_text, shown])
+            names_cell = _literal(name) + (f"\n\n{cli}" if cli else "")
+            rows.append([names_cell, help_text, shown])
         for names, opt in by_dest.values():  # options without an ini value
-            rows.append(["", _literal(names[0]), opt["help"], ""])
-        return self.table(["ini", "command line", "meaning", "default"], rows)
+            rows.append([_literal(names[0]), opt["help"], ""])
+        return self.table(
+            ["ini value / command line", "meaning", "default"], rows, "35 50 15"
+        )
 
 
 class FixturesDirective(_Table):
@@ -109,7 +117,7 @@ class FixturesDirective(_Table):
                 scope = str(marker.scope)
             doc = inspect.cleandoc(function.__doc__ or "").replace("\n", " ")
             rows.append([_literal(name), scope, doc])
-        return self.table(["fixture", "scope", "what it gives"], rows)
+        return self.table(["fixture", "scope", "what it gives"], rows, "30 15 55")
 
 
 class HooksDirective(SphinxDirective):
