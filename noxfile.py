@@ -1,6 +1,6 @@
 """The whole check, run by plain ``nox`` (and by ``.ci/run``).
 
-- ``tests``: the suite on every CPython from 3.11 to 3.13 found on PATH, with
+- ``tests``: the suite on every CPython from 3.11 to 3.15 found on PATH, with
   the newest pytest the dependencies allow;
 - ``tests_oldest``: the suite on 3.11 with the oldest pytest supported (8.4);
 - ``lint``: ``ruff check``, ``ruff format --check`` and strict mypy;
@@ -32,7 +32,7 @@ nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = False
 nox.options.sessions = ["tests", "tests_oldest", "lint", "docs", "package"]
 
-PYTHONS = ["3.11", "3.12", "3.13"]
+PYTHONS = ["3.11", "3.12", "3.13", "3.14", "3.15"]
 OLDEST_PYTEST = "pytest==8.4.*"
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextvars import Token
 from typing import Any, Final
 
 import pytest
 
 from . import _compat
+from ._asyncio_compat import policy_installed, running_loop
 from ._plan import (
     BACKEND_FIXTURE,
     AsyncKind,
@@ -24,7 +24,7 @@ from ._plan import (
 from ._reports import Reporter
 from ._runner import LoopRunner, RunFailed
 from ._scopes import LoopScopes, scope_node
-from ._settings import LOOP_SCOPES, Settings
+from ._settings import LOOP_SCOPES, LoopScope, Settings
 
 __all__ = ["run_test", "setup_async_fixture"]
 
@@ -42,12 +42,11 @@ def _run(
     label: str,
     root: Any = None,
     policy: Any = None,
+    name: str | None = None,
     last: bool = False,
 ) -> Any:
     __tracebackhide__ = True
-    import asyncio
-
-    if asyncio._get_running_loop() is not None:
+    if running_loop() is not None:
         coro.close()
         pytest.fail(
             f"{label} cannot run while an event loop is running in this thread: "
@@ -60,32 +59,17 @@ def _run(
         "timeout": timeout,
         "label": label,
         "root": root,
+        "name": name,
         "last": last,
     }
     try:
         if policy is None:
             return runner.run(coro, **options)
-        with _global_policy(policy):
+        with policy_installed(policy):
             return runner.run(coro, **options)
     except RunFailed as exc:  # a timeout, a stopped loop: the message says it
         message = str(exc)
     pytest.fail(message, pytrace=False)
-
-
-@contextlib.contextmanager
-def _global_policy(policy: Any) -> Iterator[None]:
-    """Install an overridden event_loop_policy while a call runs (the
-    pytest-asyncio way: code that makes its own loops gets them from it)."""
-    import asyncio
-
-    previous = asyncio.events._event_loop_policy  # type: ignore[attr-defined]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        asyncio.set_event_loop_policy(policy)
-    try:
-        yield
-    finally:
-        asyncio.events._event_loop_policy = previous  # type: ignore[attr-defined]
 
 
 def run_test(
@@ -129,6 +113,7 @@ def run_test(
                 timeout=plan.timeout,
                 policy=plan.policy,
                 label=label,
+                name=item.nodeid,
                 last=fresh,
             )
     except BaseException:
@@ -166,6 +151,7 @@ def _run_hypothesis(
             timeout=plan.timeout,
             policy=plan.policy,
             label=label,
+            name=label.removeprefix("test "),
         )
 
     function.hypothesis.inner_test = run_example
@@ -196,7 +182,7 @@ def _reset(tokens: list[Token[Any]]) -> None:
 def fixture_runner(
     fixturedef: pytest.FixtureDef[Any],
     request: pytest.FixtureRequest,
-    loop_scope: str,
+    loop_scope: LoopScope,
     settings: Settings,
     run: RunBackends,
     scopes: LoopScopes,
@@ -216,7 +202,7 @@ def fixture_runner(
     if fixturedef.scope == "function" and loop_scope == "function":
         node = plan.node
     else:
-        node = scope_node(item, loop_scope, for_test=False)  # type: ignore[arg-type]
+        node = scope_node(item, loop_scope, for_test=False)
         if node is item:
             node = plan.node
     debug = plan.debug if node is plan.node else settings.debug
@@ -235,7 +221,7 @@ def fixture_runner(
     return runner, plan
 
 
-def check_loop_scope(fixturedef: pytest.FixtureDef[Any], loop_scope: str) -> None:
+def check_loop_scope(fixturedef: pytest.FixtureDef[Any], loop_scope: LoopScope) -> None:
     if _SCOPE_RANK.get(loop_scope, 0) < _SCOPE_RANK.get(fixturedef.scope, 0):
         pytest.fail(
             f"fixture {fixturedef.argname!r} has loop_scope={loop_scope!r}, narrower "
@@ -258,7 +244,7 @@ def setup_async_fixture(
     fixturedef: pytest.FixtureDef[Any],
     request: pytest.FixtureRequest,
     kind: str,
-    loop_scope: str,
+    loop_scope: LoopScope,
     settings: Settings,
     run: RunBackends,
     scopes: LoopScopes,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -12,10 +11,12 @@ from aioloop import Backend
 
 from . import _compat
 from ._plan import BackendParam
+from ._run import note_backend_in_use, plan_of
 
 if TYPE_CHECKING:
-    import asyncio
     import socket
+
+    from ._asyncio_compat import PolicyLike
 
 __all__ = [
     "_aioloop_backend",
@@ -37,8 +38,6 @@ def _aioloop_backend(request: pytest.FixtureRequest) -> Backend:
     changes from one test to the next, tearing it down tears them down (in the
     old backend's loops) before they could be used again.
     """
-    from .plugin import note_backend_in_use, plan_of
-
     param = getattr(request, "param", None)
     if isinstance(param, BackendParam) and param.backend is not None:
         backend = param.backend
@@ -52,8 +51,6 @@ def _aioloop_backend(request: pytest.FixtureRequest) -> Backend:
 def _aioloop_chosen_in_error(request: pytest.FixtureRequest) -> None:
     """Requested only by a test whose marker or loop-factories hook is in error:
     fails the test's setup with that error."""
-    from .plugin import plan_of
-
     plan_of(request.node)
 
 
@@ -64,15 +61,13 @@ def asyncio_backend(_aioloop_backend: Backend) -> str:
 
 
 @pytest.fixture(scope="session")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+def event_loop_policy() -> PolicyLike:
     """The global loop policy. Overriding this fixture (pytest-asyncio's way to
     choose a loop) makes tests run on loops from the returned policy; prefer
     backends (``--asyncio-backend``, ``mark.asyncio(backend=...)``)."""
-    import asyncio
+    from ._asyncio_compat import the_policy
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return asyncio.get_event_loop_policy()
+    return the_policy()
 
 
 def _unused_port(kind: socket.SocketKind) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import warnings
 from collections.abc import Callable, Mapping
 from types import FunctionType
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, final
@@ -26,7 +25,7 @@ from ._scopes import ScopeError, ScopeNode, scope_node
 from ._settings import Settings
 
 if TYPE_CHECKING:
-    import asyncio
+    from ._asyncio_compat import PolicyLike
 
 __all__ = [
     "BACKEND_FIXTURE",
@@ -95,17 +94,25 @@ class BackendParam:
 
     # Plain classes here rather than dataclasses: a dataclass costs ~0.5 ms
     # to define, which every run pays at start-up.
-    __slots__ = ("backend", "error", "name")
+    __slots__ = ("backend", "error", "name", "skip_reason")
 
     def __init__(
-        self, name: str, backend: Backend | None, error: str | None = None
+        self,
+        name: str,
+        backend: Backend | None,
+        error: str | None = None,
+        *,
+        skip_reason: str | None = None,
     ) -> None:
         self.name = name
+        #: ``None`` when the test cannot run on this backend: see ``error``
+        #: (the test fails its setup) and ``skip_reason`` (it is skipped).
         self.backend = backend
         self.error = error
+        self.skip_reason = skip_reason
 
-    def _key(self) -> tuple[str, Backend | None, str | None]:
-        return (self.name, self.backend, self.error)
+    def _key(self) -> tuple[str, Backend | None, str | None, str | None]:
+        return (self.name, self.backend, self.error, self.skip_reason)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BackendParam):
@@ -160,7 +167,9 @@ class RunBackends:
     def default_for_run(self) -> Backend:
         """The backend of a test nothing else chose one for."""
         if self.honour_global_policy:
-            policy = _installed_policy()
+            from ._asyncio_compat import installed_policy  # imports asyncio
+
+            policy = installed_policy()
             if policy is not None:
                 return self.from_policy(policy)
         return self.default
@@ -177,7 +186,7 @@ class RunBackends:
             self._made[key] = backend
         return backend
 
-    def from_policy(self, policy: asyncio.AbstractEventLoopPolicy) -> Backend:
+    def from_policy(self, policy: PolicyLike) -> Backend:
         return self.from_factory(
             f"event_loop_policy:{type(policy).__qualname__}",
             policy.new_event_loop,
@@ -228,17 +237,6 @@ def _factory_key(factory: Any) -> Any:
     except TypeError:
         return id(factory)
     return factory
-
-
-def _installed_policy() -> asyncio.AbstractEventLoopPolicy | None:
-    # Read without asyncio.get_event_loop_policy(), which would create the
-    # default policy and warns from Python 3.14 on.
-    import asyncio
-
-    policy = getattr(asyncio.events, "_event_loop_policy", None)
-    if policy is None or type(policy) is asyncio.DefaultEventLoopPolicy:
-        return None
-    return policy  # type: ignore[no-any-return]
 
 
 _FACTORY_HOOKS_SEEN: Final = pytest.StashKey[bool]()
@@ -312,7 +310,7 @@ def _load(name: str, where: str) -> BackendParam:
             f"{', '.join(exc.installed) or 'none'}.",
         )
     except aioloop.BackendImportError as exc:
-        return BackendParam(name, None, f"skip: {exc}")
+        return BackendParam(name, None, skip_reason=str(exc))
 
 
 def backend_params(
@@ -341,8 +339,8 @@ def backend_params(
             else BackendParam(
                 name,
                 None,
-                f"skip: loop factory {name!r} is not offered by the loop factories "
-                f"hook; offered: {offered}.",
+                skip_reason=f"loop factory {name!r} is not offered by the loop "
+                f"factories hook; offered: {offered}.",
             )
             for name in options.loop_factories
         ]
@@ -371,7 +369,7 @@ class Plan:
         backend: Backend,
         timeout: float | None,
         debug: bool,
-        policy: asyncio.AbstractEventLoopPolicy | None = None,
+        policy: PolicyLike | None = None,
     ) -> None:
         self.node = node
         self.scope = scope
@@ -437,7 +435,7 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
     if error is not None:
         pytest.fail(error, pytrace=False)
     backend: Backend | None = None
-    policy: asyncio.AbstractEventLoopPolicy | None = None
+    policy: PolicyLike | None = None
     param = backend_param(item)
     if param is not None:
         if param.error is not None:
@@ -446,9 +444,18 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
     elif POLICY_FIXTURE in getattr(item, "fixturenames", ()) and policy_overridden(
         item
     ):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            policy = _compat.item_fixture_value(item, POLICY_FIXTURE)
+        from ._asyncio_compat import has_policy_api
+
+        if not has_policy_api():
+            pytest.fail(
+                f"{item.nodeid}: the event_loop_policy fixture is overridden, but "
+                f"this Python's asyncio has no event-loop policies (removed in "
+                f"Python 3.16). Choose the loop with a backend instead: "
+                f"--asyncio-backend=NAME, mark.asyncio(backend=NAME), or the "
+                f"pytest_aioloop_loop_factories hook.",
+                pytrace=False,
+            )
+        policy = _compat.item_fixture_value(item, POLICY_FIXTURE)
         backend = run.from_policy(policy)
     if backend is None:
         backend = run.default_for_run()

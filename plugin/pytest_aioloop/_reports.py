@@ -12,9 +12,9 @@ import pytest
 from ._settings import LeakMode
 
 if TYPE_CHECKING:
-    from ._runner import LoopProblem
+    from ._runner import LoopProblem, ProblemKind
 
-__all__ = ["REPORTER_KEY", "AioloopLeakWarning", "Reporter"]
+__all__ = ["AioloopLeakWarning", "Reporter"]
 
 
 class AioloopLeakWarning(pytest.PytestWarning):
@@ -47,8 +47,15 @@ _KIND_TITLES: Final = {
 }
 
 
+_KINDS: Final[dict[str, ProblemKind]] = {
+    "leak": "leak",
+    "exception": "exception",
+    "close": "close",
+}
+
+
 def _title(problem: LoopProblem) -> str:
-    return _KIND_TITLES.get(problem.kind, problem.kind)
+    return _KIND_TITLES[problem.kind]
 
 
 def _indented(text: str, prefix: str = "    ") -> str:
@@ -169,7 +176,10 @@ class Reporter:
         from ._runner import LoopProblem
 
         for item in data:
-            problem = LoopProblem(item["kind"], item["summary"], item["detail"])
+            kind = _KINDS.get(item["kind"])
+            if kind is None:
+                continue  # from a worker of another version: not ours to read
+            problem = LoopProblem(kind, item["summary"], item["detail"])
             self.entries.append(Entry(item["where"], problem))
 
     def summary_lines(self, verbose: bool) -> list[str]:
@@ -183,6 +193,3 @@ class Reporter:
             if verbose and problem.detail:
                 lines.extend(_indented(problem.detail).splitlines())
         return lines
-
-
-REPORTER_KEY: Final = pytest.StashKey[Reporter]()

@@ -22,29 +22,41 @@ import collections
 import contextlib
 import contextvars
 import signal
-import sys
 import threading
 import traceback
 import weakref
-from collections.abc import Callable, Collection, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from types import FrameType
-from typing import Any, Final, final
+from typing import Any, Final, Literal, final
 
 from aioloop import Backend
 
+from ._asyncio_compat import (
+    awaited,
+    no_task_but,
+    nothing_to_shut_down,
+    quiet_destroy,
+    waiting_on,
+)
 from ._stacks import describe_task, format_await_stack, format_handler_context
 
 __all__ = [
     "CANCEL_GRACE",
+    "IDLE_WORKER_NAME",
     "LoopProblem",
     "LoopRunner",
     "LoopStopped",
+    "ProblemKind",
     "RunFailed",
     "TimeoutExpired",
     "closed_loops_alive",
     "restore_interrupt_handler",
     "take_late_problems",
 ]
+
+#: The worker task's name while it waits for the next call; while it runs
+#: one, it is named after it (a test's node id).
+IDLE_WORKER_NAME: Final = "aioloop-worker (idle)"
 
 #: How long cancelled leftovers (and a call that swallowed its timeout's
 #: cancellation) get to finish before they are given up on.
@@ -66,6 +78,11 @@ class LoopStopped(RunFailed):
     """The loop was stopped (``loop.stop()``) before the call finished."""
 
 
+#: What a :class:`LoopProblem` is: a task left pending, an exception that
+#: reached the loop's exception handler, or a failure while closing the loop.
+ProblemKind = Literal["leak", "exception", "close"]
+
+
 @final
 class LoopProblem:
     """A leaked task or an exception that reached the loop's exception handler.
@@ -77,7 +94,7 @@ class LoopProblem:
 
     __slots__ = ("detail", "kind", "summary")
 
-    def __init__(self, kind: str, summary: str, detail: str = "") -> None:
+    def __init__(self, kind: ProblemKind, summary: str, detail: str = "") -> None:
         self.kind = kind
         self.summary = summary
         self.detail = detail
@@ -267,6 +284,7 @@ class _Job:
         "error",
         "label",
         "last",
+        "name",
         "result",
         "root",
         "timeout",
@@ -281,8 +299,10 @@ class _Job:
         label: str,
         done: asyncio.Future[None] | None,
         last: bool,
+        name: str,
     ) -> None:
         self.coro = coro
+        self.name = name
         self.last = last
         self.context = context
         self.timeout = timeout
@@ -324,7 +344,8 @@ class _Deadline:
         job = self.job
         self.stack = format_await_stack(
             job.root if job.root is not None else job.coro,
-            waiting_on=getattr(self.task, "_fut_waiter", None),
+            task=self.task,
+            waiting_on=waiting_on(self.task),
         )
         self._cancel()
         self.handle = self.task.get_loop().call_later(CANCEL_GRACE, self._give_up)
@@ -383,52 +404,6 @@ def _let_generators_close(
         return tasks
     loop.run_until_complete(asyncio.wait(closing, timeout=CANCEL_GRACE))
     return [t for t in tasks if t not in closing or not t.done()]
-
-
-# Every task alive in the process, of every loop (asyncio's own registry:
-# _all_tasks on 3.11, _scheduled_tasks and _eager_tasks on 3.12 and 3.13).
-# Counting it is cheap; asyncio.all_tasks() copies and filters it, which costs
-# as much as a few steps of a loop, on every test. From 3.14 on, asyncio keeps
-# its own tasks elsewhere (that set holds only third-party tasks): no count.
-_TASKS: Final = getattr(asyncio.tasks, "_all_tasks", None)
-_SCHEDULED_TASKS: Final = (
-    None
-    if sys.version_info >= (3, 14)
-    else _TASKS
-    if _TASKS is not None
-    else getattr(asyncio.tasks, "_scheduled_tasks", None)
-)
-_EAGER_TASKS: Final[Collection[Any]] = getattr(asyncio.tasks, "_eager_tasks", ())
-
-
-def _no_task_but(task: asyncio.Task[Any] | None) -> bool:
-    """Whether no task other than ``task`` (alive, or ``None``) is alive at
-    all; ``False`` when that cannot be told cheaply (then scan all_tasks())."""
-    if _SCHEDULED_TASKS is None:
-        return False  # another Python: no registry to count
-    alive = len(_SCHEDULED_TASKS) + len(_EAGER_TASKS)
-    return alive <= (0 if task is None else 1)
-
-
-def _awaited(task: asyncio.Task[Any] | None) -> bool:
-    # Whether something waits for the task to end (gather() or wait() add a
-    # done callback). The callbacks are a private attribute of asyncio's
-    # futures; without it, assume nobody waits.
-    return bool(getattr(task, "_callbacks", None))
-
-
-def _nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
-    # The stdlib loop keeps its async generators and default executor in
-    # private attributes; other loops (uvloop) always get the full shutdown.
-    if not isinstance(loop, asyncio.BaseEventLoop):
-        return False
-    asyncgens = getattr(loop, "_asyncgens", None)
-    executor = getattr(loop, "_default_executor", True)
-    if asyncgens is None or executor is not None:
-        return False
-    # An async-generator fixture's generator stays registered until it is
-    # dropped; once its teardown ran it to the end, there is nothing to close.
-    return all(generator.ag_frame is None for generator in asyncgens)
 
 
 def _close_failed(what: str, exc: BaseException) -> LoopProblem:
@@ -574,13 +549,16 @@ class LoopRunner:
                     # until the scope is left): keep serving, so that the
                     # fixture's teardown leaves it in the task that entered
                     # it. A call queued in the meantime is served first.
-                    if not jobs and (self._holds <= 0 or _awaited(me)):
+                    if not jobs and (self._holds <= 0 or awaited(me)):
                         return
                 continue
             job = jobs.popleft()
             if job is None:
                 return
             self._busy = True
+            # named after what it runs: `python -m asyncio ps` shows the test
+            assert me is not None
+            me.set_name(job.name)
             try:
                 if job.timeout is None:
                     job.result = await _InContext(job.coro, job.context)
@@ -590,6 +568,7 @@ class LoopRunner:
                 job.error = exc
             finally:
                 self._busy = False
+                me.set_name(IDLE_WORKER_NAME)
             try:
                 if job.last and not jobs and self._holds <= 0:
                     await self._finish_in_run()
@@ -616,12 +595,12 @@ class LoopRunner:
         # fewer for a test's own loop; uvloop's runs are not cheap).
         loop = self._loop
         me = self._worker
-        if not _no_task_but(me):
+        if not no_task_but(me):
             for task in asyncio.all_tasks(loop):
                 if task is not me:
                     return  # close() cancels and reports them first
         try:
-            if not _nothing_to_shut_down(loop):
+            if not nothing_to_shut_down(loop):
                 await loop.shutdown_asyncgens()
                 await loop.shutdown_default_executor()
         except asyncio.CancelledError:
@@ -657,12 +636,14 @@ class LoopRunner:
         timeout: float | None = None,
         root: Any = None,
         label: str = "test",
+        name: str | None = None,
         last: bool = False,
     ) -> Any:
         """Run ``coro`` to completion in the worker task and return its result.
 
         ``last``: :meth:`close` comes right after this call; what closing can
-        do on the loop is done at the end of this call's loop run.
+        do on the loop is done at the end of this call's loop run. ``name``:
+        the worker task's name while it runs this call (default ``label``).
 
         Raises what the coroutine raised; :class:`TimeoutExpired` when
         ``timeout`` expires; :class:`LoopStopped` when the loop is stopped
@@ -695,9 +676,9 @@ class LoopRunner:
             # will): a task of its own, made in the call's context, does what
             # the worker would, minus the queue and the step-by-step context
             # switch of _InContext.
-            job = _Job(coro, context, timeout, root, label, None, last)
+            job = _Job(coro, context, timeout, root, label, None, last, name or label)
             waiter = self._worker = loop.create_task(
-                self._serve_one(job), name="aioloop-worker", context=context
+                self._serve_one(job), name=job.name, context=context
             )
         else:
             if worker is None or worker.done() or self._abandoned:
@@ -706,9 +687,9 @@ class LoopRunner:
                 # stopped by a test that stopped the loop under it): serve
                 # from a new one.
                 self._wake = None
-                self._worker = loop.create_task(self._serve(), name="aioloop-worker")
+                self._worker = loop.create_task(self._serve(), name=IDLE_WORKER_NAME)
             waiter = loop.create_future()
-            job = _Job(coro, context, timeout, root, label, waiter, last)
+            job = _Job(coro, context, timeout, root, label, waiter, last, name or label)
             self._jobs.append(job)
             wake = self._wake
             if wake is not None and not wake.done():
@@ -734,7 +715,7 @@ class LoopRunner:
             interrupts.interrupted = False
             if self._worker is not None:
                 self._worker.uncancel()
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt(f"Ctrl-C cancelled {job.label}") from None
         started_by = self._started_by
         if started_by is not None:
             self._note_started(started_by, label)
@@ -751,7 +732,7 @@ class LoopRunner:
         # started by this one (or by sync code between calls, which cannot be
         # told apart). One scan after the call, none before it.
         worker = self._worker
-        if _no_task_but(worker):
+        if no_task_but(worker):
             return
         for task in asyncio.all_tasks(self._loop):
             if task is not worker and task not in started_by:
@@ -809,7 +790,7 @@ class LoopRunner:
             and (worker is None or worker.done())
             # a task made at the very end of the last call (a dropped
             # generator's aclose()) keeps the loop from this shortcut
-            and (_no_task_but(worker) or not asyncio.all_tasks(loop))
+            and (no_task_but(worker) or not asyncio.all_tasks(loop))
         ):
             loop.close()  # the last call left nothing to do (run(last=))
             return
@@ -882,8 +863,7 @@ class LoopRunner:
                     )
                 )
             # reported already; no "Task was destroyed but it is pending!" later
-            with contextlib.suppress(AttributeError):
-                task._log_destroy_pending = False  # type: ignore[attr-defined]
+            quiet_destroy(task)
         if stubborn:
             # Runner.close() would wait for these forever: close by hand.
             try:
@@ -892,7 +872,7 @@ class LoopRunner:
                 )
             finally:
                 loop.close()
-        elif _nothing_to_shut_down(loop):
+        elif nothing_to_shut_down(loop):
             # What Runner.close() would do, minus two loop runs that have
             # nothing to do: most stdlib function loops end here.
             loop.close()
@@ -913,7 +893,7 @@ class LoopRunner:
         self._on_close.clear()
         if self._started_by is not None:
             self._started_by.clear()
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(RuntimeError, TypeError):  # a loop that refuses
             self._loop.set_exception_handler(_late_handler(self.label))
         with contextlib.suppress(TypeError):  # a loop type without weakrefs
             _closed_loops.add(self._loop)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, final
 
 import pytest
 
@@ -20,7 +18,7 @@ if TYPE_CHECKING:
 
     from ._runner import LoopProblem, LoopRunner
 
-__all__ = ["SCOPES_KEY", "LoopScopes", "ScopeError", "ScopeNode", "scope_node"]
+__all__ = ["LoopScopes", "ScopeError", "ScopeNode", "scope_node"]
 
 #: A node whose lifetime bounds a loop: the test itself, a class, module,
 #: package or the session.
@@ -233,10 +231,16 @@ class LoopScopes:
         self.reporter.handle(_where(node), problems)
 
     def close_all(self) -> None:
+        """Close every runner left (the end of the run), newest first; the
+        first error is raised once all are closed."""
+        first: BaseException | None = None
         for node, backend in list(reversed(self._runners)):
-            # a failure is reported already; the rest still close
-            with contextlib.suppress(Exception):
+            try:
                 self.close(node, backend)
+            except BaseException as exc:  # the rest still close
+                first = first or exc
+        if first is not None:
+            raise first
 
 
 def _where(node: ScopeNode) -> str:
@@ -255,36 +259,13 @@ def _closed_message(nodeid: str, label: str) -> str:
     )
 
 
-#: The loop policy functions warn (DeprecationWarning) from Python 3.14 on.
-_POLICY_API_WARNS: Final[bool] = sys.version_info >= (3, 14)
-
-
 def _get_event_loop() -> asyncio.AbstractEventLoop | None:
-    """The current (not running) loop, or None; never makes one (a loop was
-    set before, so the policy raises instead of making one)."""
-    import asyncio
+    from ._asyncio_compat import current_loop  # imports asyncio: when needed
 
-    if not _POLICY_API_WARNS:
-        # no warning to silence; the guard costs more than the call
-        try:
-            return asyncio.get_event_loop_policy().get_event_loop()
-        except RuntimeError:
-            return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            return asyncio.get_event_loop_policy().get_event_loop()
-        except RuntimeError:
-            return None
+    return current_loop()
 
 
 def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
-    # asyncio.set_event_loop() itself warns in no supported Python (only the
-    # policy functions are deprecated), and catching warnings around it would
-    # cost more than the call: it runs twice for every function-loop test.
-    import asyncio
+    from ._asyncio_compat import set_current_loop
 
-    asyncio.set_event_loop(loop)
-
-
-SCOPES_KEY: Final = pytest.StashKey[LoopScopes]()
+    set_current_loop(loop)

@@ -9,12 +9,12 @@ import pytest
 
 __all__ = [
     "LOOP_SCOPES",
-    "SETTINGS_KEY",
     "LeakMode",
     "LoopScope",
     "Mode",
     "Settings",
     "add_options",
+    "loop_scope_of",
     "read_settings",
 ]
 
@@ -28,6 +28,17 @@ LOOP_SCOPES: Final[tuple[LoopScope, ...]] = (
     "session",
 )
 FIXTURE_SCOPE: Final = "fixture-scope"
+_AS_LOOP_SCOPE: Final[dict[str, LoopScope]] = {scope: scope for scope in LOOP_SCOPES}
+
+
+def loop_scope_of(
+    declared: LoopScope | None, settings: Settings, fixture_scope: str
+) -> LoopScope:
+    """A fixture's loop scope: declared, else the ini default, else its own
+    scope (pytest's five scope names are the five loop scopes)."""
+    return (
+        declared or settings.default_fixture_loop_scope or _AS_LOOP_SCOPE[fixture_scope]
+    )
 
 
 class Mode(enum.StrEnum):
@@ -78,9 +89,6 @@ class Settings:
         self.debug = debug
         self.timeout = timeout
         self.leaks = leaks
-
-
-SETTINGS_KEY: Final = pytest.StashKey[Settings]()
 
 
 def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:

@@ -12,6 +12,14 @@ from collections.abc import Iterable
 from types import FrameType
 from typing import Any, Final
 
+from ._asyncio_compat import (
+    HAS_CALL_GRAPH,
+    awaited_by,
+    gather_children,
+    source_traceback,
+)
+from ._asyncio_compat import waiting_on as _waiting_on
+
 __all__ = ["describe_task", "format_await_stack", "format_handler_context"]
 
 #: Tasks shown at most below one await (a gather, a TaskGroup).
@@ -78,58 +86,104 @@ def _tasks_in(frame: FrameType) -> list[asyncio.Future[Any]]:
 def _awaited_tasks(future: Any) -> list[asyncio.Future[Any]]:
     if isinstance(future, asyncio.Task):
         return [future]
-    children = getattr(future, "_children", None)  # asyncio.gather
-    if isinstance(children, list):
-        return [c for c in children if isinstance(c, asyncio.Future)]
-    return []
+    return gather_children(future)
+
+
+def _children_by_link(loop: asyncio.AbstractEventLoop | None) -> dict[int, list[Any]]:
+    """On 3.14+: for each task of ``loop``, the tasks that asyncio's "awaited
+    by" links say it awaits (``shield()``, ``as_completed()``, ``wait()``,
+    ``TaskGroup``, ``await task``), keyed by the awaiting task's id."""
+    children: dict[int, list[Any]] = {}
+    if not HAS_CALL_GRAPH or loop is None:
+        return children
+    for task in asyncio.all_tasks(loop):
+        for parent in awaited_by(task):
+            children.setdefault(id(parent), []).append(task)
+    for tasks in children.values():
+        tasks.sort(key=_task_name)
+    return children
+
+
+def _unique(futures: Iterable[Any], seen: set[int]) -> list[Any]:
+    kept: list[Any] = []
+    ids: set[int] = set()
+    for future in futures:
+        if id(future) in ids or id(future) in seen or future.done():
+            continue
+        ids.add(id(future))
+        kept.append(future)
+    return kept
 
 
 def _stack_lines(
-    root: Any, waiting_on: Any, depth: int, seen: set[int], lines: list[str]
+    root: Any,
+    task: Any,
+    waiting_on: Any,
+    depth: int,
+    seen: set[int],
+    lines: list[str],
+    children: dict[int, list[Any]],
 ) -> None:
+    # Each awaited task's lines are indented one step under the line that
+    # introduces it, so that sibling tasks line up and nested ones step in.
+    indent = "    " * depth
     frames = _frames_awaited(root)
     for frame in frames:
         code = frame.f_code
         lineno = frame.f_lineno
-        lines.append(f'  File "{code.co_filename}", line {lineno}, in {code.co_name}')
+        lines.append(
+            f'{indent}  File "{code.co_filename}", line {lineno}, in {code.co_name}'
+        )
         source = linecache.getline(code.co_filename, lineno).strip()
         if source:
-            lines.append(f"    {source}")
+            lines.append(f"{indent}    {source}")
     awaited = _awaited_tasks(waiting_on)
     if not awaited and frames:
         awaited = _tasks_in(frames[-1])
-    pending = [t for t in awaited if not t.done() and id(t) not in seen]
+    if task is not None:
+        awaited = [*awaited, *children.get(id(task), ())]
+    pending = _unique(awaited, seen)
     if depth >= 4:
         if pending:
-            lines.append(f"  ... and {len(pending)} more awaited task(s)")
+            lines.append(f"{indent}  ... and {len(pending)} more awaited task(s)")
         return
-    for task in pending[:_MAX_AWAITED]:
-        seen.add(id(task))
-        if isinstance(task, asyncio.Task):
-            coro = task.get_coro()
+    for child in pending[:_MAX_AWAITED]:
+        seen.add(id(child))
+        if isinstance(child, asyncio.Task):
+            coro = child.get_coro()
             name = getattr(coro, "__qualname__", type(coro).__name__)
-            lines.append(f"  -- which awaits task {task.get_name()!r} ({name}):")
+            lines.append(
+                f"{indent}  -- which awaits task {child.get_name()!r} ({name}):"
+            )
             _stack_lines(
-                task, getattr(task, "_fut_waiter", None), depth + 1, seen, lines
+                child, child, _waiting_on(child), depth + 1, seen, lines, children
             )
         else:
-            lines.append(f"  -- which awaits {task!r}")
+            lines.append(f"{indent}  -- which awaits {child!r}")
     if len(pending) > _MAX_AWAITED:
-        lines.append(f"  ... and {len(pending) - _MAX_AWAITED} more awaited task(s)")
+        lines.append(
+            f"{indent}  ... and {len(pending) - _MAX_AWAITED} more awaited task(s)"
+        )
 
 
-def format_await_stack(root: Any, *, waiting_on: Any = None) -> str:
+def format_await_stack(root: Any, *, task: Any = None, waiting_on: Any = None) -> str:
     """Format the await chain that ``root`` (coroutine, generator, task) sits in,
     innermost last, following into the tasks it awaits.
 
+    ``task`` is the task running ``root`` (``root`` itself when it is one);
     ``waiting_on`` is the future the chain is blocked on, when it is known
-    (the ``_fut_waiter`` of the task running ``root``); a task there, or the
-    children of a ``gather``, are followed.
+    (the ``_fut_waiter`` of that task); a task there, or the children of a
+    ``gather``, are followed. On Python 3.14+ asyncio's "awaited by" links
+    are followed too.
     """
-    if isinstance(root, asyncio.Task) and waiting_on is None:
-        waiting_on = getattr(root, "_fut_waiter", None)
+    if isinstance(root, asyncio.Task):
+        task = root
+        if waiting_on is None:
+            waiting_on = _waiting_on(root)
+    children = _children_by_link(task.get_loop() if task is not None else None)
     lines: list[str] = []
-    _stack_lines(root, waiting_on, 0, {id(root)}, lines)
+    seen = {id(root)} if task is None else {id(root), id(task)}
+    _stack_lines(root, task, waiting_on, 0, seen, lines, children)
     return "\n".join(lines) if lines else "  (no await stack: it was not suspended)"
 
 
@@ -169,7 +223,7 @@ def _created_at(source: Iterable[Any]) -> str:
 def describe_task(task: asyncio.Task[Any], started_by: str | None) -> tuple[str, str]:
     coro = task.get_coro()
     qualname = getattr(coro, "__qualname__", type(coro).__name__)
-    source = getattr(task, "_source_traceback", None)
+    source = source_traceback(task)
     summary = (
         f"task {task.get_name()!r} running {qualname}{_where_defined(coro)} "
         f"was still pending"

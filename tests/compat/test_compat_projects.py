@@ -171,9 +171,15 @@ def test_custom_loop_from_an_overridden_event_loop_policy(
     assert outcomes == {"passed": 10}
     result.stdout.fnmatch_lines([probe_line(TIME_TRAVEL_LOOP, UVLOOP_LOOP)])
     if not REFERENCE:
-        # At most one deprecation notice for the whole run, pointing to backends.
+        # At most one deprecation notice of ours for the whole run, pointing to
+        # backends. (From 3.14 on, Python itself warns about the project's
+        # policy subclass and uvloop's policy: those are not ours.)
         output = result.stdout.str() + result.stderr.str()
-        notices = [line for line in output.splitlines() if "deprecat" in line.lower()]
+        notices = [
+            line
+            for line in output.splitlines()
+            if "deprecat" in line.lower() and "slated for removal" not in line
+        ]
         assert len(notices) <= 1, notices
         assert all("backend" in line for line in notices), notices
 

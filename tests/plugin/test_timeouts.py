@@ -6,6 +6,7 @@ naming the limit and the await chain it was stuck in, and the run goes on.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 
@@ -115,14 +116,134 @@ def test_timeout_shows_the_chain_inside_awaited_tasks(
                 f"test test_it.py::{test} timed out after 0.2 s*",
                 awaited,
                 "  -- which awaits task '*' (worker):",
-                '  File "*test_it.py", line *, in worker',
-                "    await deep()",
-                '  File "*test_it.py", line *, in deep',
-                "    await asyncio.sleep(30)",
+                '      File "*test_it.py", line *, in worker',
+                "        await deep()",
+                '      File "*test_it.py", line *, in deep',
+                "        await asyncio.sleep(30)",
             ]
         )
     result.stdout.fnmatch_lines(["  -- which awaits task 'the-worker' (worker):"])
     result.stdout.fnmatch_lines(["  -- which awaits task 'in-the-group' (worker):"])
+
+
+AWAITING_TASKS = """
+import asyncio
+
+import pytest
+
+
+async def worker():
+    await asyncio.sleep(30)
+
+
+async def middle():
+    await asyncio.create_task(worker(), name="inner")
+
+
+@pytest.mark.asyncio(timeout=0.2)
+async def test_wait():
+    task = asyncio.create_task(worker(), name="waited")
+    await asyncio.wait({task})
+
+
+@pytest.mark.asyncio(timeout=0.2)
+async def test_siblings():
+    await asyncio.gather(
+        asyncio.create_task(middle(), name="first"),
+        asyncio.create_task(worker(), name="second"),
+    )
+
+
+@pytest.mark.asyncio(timeout=0.2)
+async def test_shield():
+    task = asyncio.create_task(worker(), name="shielded")
+    await asyncio.shield(task)
+
+
+@pytest.mark.asyncio(timeout=0.2)
+async def test_as_completed():
+    task = asyncio.create_task(worker(), name="completing")
+    for next_done in asyncio.as_completed([task]):
+        await next_done
+"""
+
+
+def _report_of(output: str, test: str) -> str:
+    start = output.index(f"test test_it.py::{test} timed out")
+    end = output.find("\n___", start)
+    return output[start:] if end < 0 else output[start:end]
+
+
+def test_timeout_report_lists_an_awaited_task_once_and_siblings_side_by_side(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(test_it=AWAITING_TASKS)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=4)
+    output = result.stdout.str()
+    assert _report_of(output, "test_wait").count("'waited'") == 1, output
+    siblings = _report_of(output, "test_siblings").splitlines()
+    assert "  -- which awaits task 'first' (middle):" in siblings, output
+    assert "  -- which awaits task 'second' (worker):" in siblings, output
+    # the task that 'first' awaits is nested under it, one step in
+    assert "      -- which awaits task 'inner' (worker):" in siblings, output
+    assert siblings.index("      -- which awaits task 'inner' (worker):") < (
+        siblings.index("  -- which awaits task 'second' (worker):")
+    )
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 14), reason="asyncio's awaited-by links are 3.14+"
+)
+def test_timeout_report_follows_awaited_by_links_through_shield_and_as_completed(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(test_it=AWAITING_TASKS)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=4)
+    output = result.stdout.str()
+    for test, task in [
+        ("test_shield", "shielded"),
+        ("test_as_completed", "completing"),
+    ]:
+        report = _report_of(output, test)
+        assert f"  -- which awaits task '{task}' (worker):" in report, report
+        assert "await asyncio.sleep(30)" in report, report
+
+
+def test_the_worker_task_is_named_after_the_test_it_runs(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+
+        import pytest
+        import pytest_aioloop
+
+
+        @pytest_aioloop.fixture
+        async def value():
+            return 1
+
+
+        @pytest.mark.asyncio
+        async def test_own_loop(request):
+            assert asyncio.current_task().get_name() == request.node.nodeid
+
+
+        @pytest.mark.asyncio
+        async def test_with_a_fixture(request, value):
+            assert asyncio.current_task().get_name() == request.node.nodeid
+
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_module_loop(request, value):
+            assert asyncio.current_task().get_name() == request.node.nodeid
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=3)
 
 
 def test_ini_timeout_applies_to_every_test_and_the_marker_wins(
