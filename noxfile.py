@@ -127,7 +127,8 @@ def docs(session: nox.Session) -> None:
 def package(session: nox.Session) -> None:
     """Build both distributions, check them with twine, install the wheel and
     run the test suite from the unpacked sdist."""
-    session.install("build", "twine")
+    # pip 25.1 or newer shows License-Expression; an older one shows nothing.
+    session.install("--upgrade", "pip>=25.1", "build", "twine")
     dist = Path(session.create_tmp(), "dist")
     shutil.rmtree(dist, ignore_errors=True)
     session.run("python", "-m", "build", "--outdir", str(dist))
