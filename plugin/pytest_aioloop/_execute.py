@@ -13,6 +13,7 @@ import pytest
 
 from . import _compat
 from ._asyncio_compat import policy_installed, running_loop
+from ._marker import leak_mode_of
 from ._plan import (
     BACKEND_FIXTURE,
     AsyncKind,
@@ -128,7 +129,7 @@ def run_test(
                 # test leaked or lost is one report, on its call.
                 scopes.close(item, plan.backend, also=problems)
             elif problems:
-                reporter.handle(item.nodeid, problems)
+                reporter.handle(item.nodeid, problems, leak_mode_of(item))
         except pytest.fail.Exception:
             # The test's own failure comes first; its problems are still in
             # the summary (the reporter records them before failing).

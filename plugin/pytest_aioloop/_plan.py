@@ -15,6 +15,7 @@ from aioloop import Backend
 
 from . import _compat
 from ._marker import (
+    NO_LIMIT,
     MarkerError,
     MarkerOptions,
     cached_marker_options,
@@ -463,7 +464,13 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
         node=node,
         scope=scope,
         backend=backend,
-        timeout=options.timeout if options.timeout is not None else settings.timeout,
+        timeout=(
+            settings.timeout
+            if options.timeout is None
+            else None
+            if options.timeout == NO_LIMIT
+            else options.timeout
+        ),
         debug=options.debug if options.debug is not None else settings.debug,
         policy=policy,
     )

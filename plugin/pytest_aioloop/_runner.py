@@ -39,10 +39,12 @@ from ._asyncio_compat import (
     waiting_on,
 )
 from ._stacks import describe_task, format_await_stack, format_handler_context
+from ._watchdog import Block, Watchdog
 
 __all__ = [
     "CANCEL_GRACE",
     "IDLE_WORKER_NAME",
+    "BlockedLoop",
     "LoopProblem",
     "LoopRunner",
     "LoopStopped",
@@ -79,8 +81,9 @@ class LoopStopped(RunFailed):
 
 
 #: What a :class:`LoopProblem` is: a task left pending, an exception that
-#: reached the loop's exception handler, or a failure while closing the loop.
-ProblemKind = Literal["leak", "exception", "close"]
+#: reached the loop's exception handler, a loop blocked past asyncio's
+#: slow-callback limit (debug mode), or a failure while closing the loop.
+ProblemKind = Literal["leak", "exception", "blocked", "close"]
 
 
 @final
@@ -376,15 +379,53 @@ class _Deadline:
         )
 
 
+@final
+class BlockedLoop(RunFailed):
+    """A call kept the loop from its selector for longer than its time limit;
+    the message carries the stack of the blocking call."""
+
+
+def _slow_callback_duration(loop: asyncio.AbstractEventLoop) -> float:
+    # asyncio's debug-mode threshold (uvloop has it too); 0.1 s by default.
+    value = getattr(loop, "slow_callback_duration", 0.1)
+    return value if isinstance(value, int | float) and value > 0 else 0.1
+
+
+def _start_watchdog(loop: asyncio.AbstractEventLoop, timeout: float | None) -> Watchdog:
+    threshold = timeout if timeout is not None else _slow_callback_duration(loop)
+    if timeout is not None and loop.get_debug():
+        threshold = min(threshold, _slow_callback_duration(loop))
+    return Watchdog(loop, threshold)
+
+
 # -- describing what a task or coroutine is waiting for --------------------------
 
 
-async def _shut_down(loop: asyncio.AbstractEventLoop) -> None:
+async def _shut_down(
+    loop: asyncio.AbstractEventLoop, label: str, problems: list[LoopProblem]
+) -> None:
     # asyncio.Runner.close()'s two steps, in one loop run. Like it on 3.11,
     # this waits for the default executor's threads: a thread that never
-    # ends is not something a loop can stop.
-    await loop.shutdown_asyncgens()
-    await loop.shutdown_default_executor()
+    # ends is not something a loop can stop. An exception of either step is
+    # reported as a lost exception (asyncio.Runner would raise it from
+    # close()); the other step and the close still happen.
+    steps = (
+        ("shutdown_asyncgens", loop.shutdown_asyncgens),
+        ("shutdown_default_executor", loop.shutdown_default_executor),
+    )
+    for name, step in steps:
+        try:
+            await step()
+        except Exception as exc:
+            problems.append(_shutdown_failed(name, label, exc))
+
+
+def _shutdown_failed(step: str, label: str, exc: BaseException) -> LoopProblem:
+    return LoopProblem(
+        "exception",
+        f"{step}() of the {label} event loop raised {type(exc).__name__}: {exc}",
+        "".join(traceback.format_exception(exc)).rstrip(),
+    )
 
 
 def _let_generators_close(
@@ -601,14 +642,9 @@ class LoopRunner:
                     return  # close() cancels and reports them first
         try:
             if not nothing_to_shut_down(loop):
-                await loop.shutdown_asyncgens()
-                await loop.shutdown_default_executor()
+                await _shut_down(loop, self.label, self.problems)
         except asyncio.CancelledError:
             return  # Ctrl-C: close() does it all
-        except Exception as exc:
-            self.problems.append(
-                _close_failed(f"closing the {self.label} event loop", exc)
-            )
         self._finished = True
 
     async def _run_with_deadline(self, job: _Job) -> Any:
@@ -696,6 +732,13 @@ class LoopRunner:
                 wake.set_result(None)
         interrupts = _interrupts
         interrupts.running = self
+        # Only a call with a limit, or on a loop in debug mode, is watched.
+        watchdog = (
+            None
+            if timeout is None and not loop.get_debug()
+            else _start_watchdog(loop, timeout)
+        )
+        blocks: list[Block] | None = None
         try:
             loop.run_until_complete(waiter)
         except RuntimeError as exc:
@@ -711,6 +754,8 @@ class LoopRunner:
             raise
         finally:
             interrupts.running = None
+            if watchdog is not None:
+                blocks = watchdog.stop()
         if interrupts.interrupted:
             interrupts.interrupted = False
             if self._worker is not None:
@@ -719,11 +764,44 @@ class LoopRunner:
         started_by = self._started_by
         if started_by is not None:
             self._note_started(started_by, label)
+        if blocks:
+            self._note_blocks(job, blocks, timeout)
         if job.error is not None:
             error = job.error
             job.error = None
             raise error
         return job.result
+
+    def _note_blocks(
+        self, job: _Job, blocks: list[Block], timeout: float | None
+    ) -> None:
+        # The longest block past the call's limit fails the call, unless the
+        # call failed on its own (its error comes first, with a note); shorter
+        # ones (debug mode: past slow_callback_duration) are reported.
+        longest = max(blocks, key=lambda b: b.seconds)
+        if timeout is not None and longest.seconds > timeout:
+            message = (
+                f"{job.label} blocked the event loop for {longest.seconds:.1f} s "
+                f"(limit {timeout:g} s) in:\n{longest.stack}"
+            )
+            error = job.error
+            if error is None or isinstance(error, TimeoutExpired | LoopStopped):
+                job.error = BlockedLoop(message)
+                job.error.__cause__ = error
+            else:
+                error.add_note(message)
+            return
+        slow = _slow_callback_duration(self._loop)
+        for block in blocks:
+            self.problems.append(
+                LoopProblem(
+                    "blocked",
+                    f"{block.seconds:.2f} s without returning to the loop in "
+                    f"{job.label}, at {block.where} (debug mode's "
+                    f"slow_callback_duration: {slow:g} s)",
+                    block.stack,
+                )
+            )
 
     def _note_started(
         self, started_by: weakref.WeakKeyDictionary[asyncio.Task[Any], str], label: str
@@ -880,7 +958,7 @@ class LoopRunner:
             # What Runner.close() does, in one loop run instead of two (other
             # loops, uvloop, do not show whether there is anything to do).
             try:
-                loop.run_until_complete(_shut_down(loop))
+                loop.run_until_complete(_shut_down(loop, self.label, problems))
             finally:
                 loop.close()
 

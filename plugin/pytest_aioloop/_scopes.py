@@ -10,6 +10,7 @@ import pytest
 
 from aioloop import Backend, BackendLoopError
 
+from ._marker import leak_mode_of
 from ._reports import Reporter
 from ._settings import LoopScope
 
@@ -220,7 +221,7 @@ class LoopScopes:
         runner = self._runners.pop((node, backend), None)
         if runner is None:
             if also:
-                self.reporter.handle(_where(node), list(also))
+                self.reporter.handle(_where(node), list(also), leak_mode_of(node))
             return
         loop = runner.loop
         problems = [*also, *runner.close()]
@@ -228,7 +229,8 @@ class LoopScopes:
             newest = next(reversed(self._runners.values()), None)
             self._current = newest.loop if newest is not None else None
             _set_event_loop(self._current)
-        self.reporter.handle(_where(node), problems)
+        if problems:
+            self.reporter.handle(_where(node), problems, leak_mode_of(node))
 
     def close_all(self) -> None:
         """Close every runner left (the end of the run), newest first; the

@@ -137,7 +137,8 @@ def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
         dest="asyncio_timeout",
         default=None,
         metavar="SECONDS",
-        help="fail an async test (or async fixture step) that runs longer than this.",
+        help="fail an async test (or async fixture step) that runs longer than this; "
+        "0 or none: no limit (turns off the ini asyncio_timeout for this run).",
     )
     group.addoption(
         "--asyncio-leaks",
@@ -169,7 +170,9 @@ def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
         "asyncio_debug", "run loops in asyncio debug mode", type="bool", default=False
     )
     parser.addini(
-        "asyncio_timeout", "default time limit of an async test, seconds", default=None
+        "asyncio_timeout",
+        "default time limit of an async test, seconds (0 or none: no limit)",
+        default=None,
     )
     parser.addini(
         "asyncio_leaks",
@@ -199,18 +202,31 @@ def _scope(value: str, option: str, *, allow_fixture_scope: bool) -> LoopScope |
     return value
 
 
-def parse_timeout(value: object, where: str) -> float:
-    """A positive number of seconds, else ValueError naming ``where``."""
+#: The values of a timeout that mean "no limit" (case does not matter).
+NO_LIMIT_WORDS: Final = ("0", "none", "")
+
+
+def parse_timeout(value: object, where: str) -> float | None:
+    """A positive number of seconds; ``None`` for no limit (``None``, 0,
+    ``"0"``, ``"none"``, ``""``); else ValueError naming ``where``."""
+    if value is None or (
+        isinstance(value, str) and value.strip().lower() in NO_LIMIT_WORDS
+    ):
+        return None
+    problem = ValueError(
+        f"{where} must be a positive number of seconds, or 0 or none for no "
+        f"limit, got {value!r}"
+    )
     if isinstance(value, bool):
-        raise ValueError(f"{where} must be a positive number of seconds, got {value!r}")
+        raise problem
     try:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(
-            f"{where} must be a positive number of seconds, got {value!r}"
-        ) from None
+        raise problem from None
+    if seconds == 0:
+        return None
     if not seconds > 0 or seconds == float("inf"):
-        raise ValueError(f"{where} must be a positive number of seconds, got {value!r}")
+        raise problem
     return seconds
 
 
@@ -275,11 +291,10 @@ def read_settings(config: pytest.Config) -> Settings:
     if raw_timeout is None:
         raw_timeout = config.getini("asyncio_timeout")
         option = "asyncio_timeout"
-    if raw_timeout not in (None, ""):
-        try:
-            timeout = parse_timeout(raw_timeout, option)
-        except ValueError as exc:
-            raise pytest.UsageError(f"{exc}.") from None
+    try:
+        timeout = parse_timeout(raw_timeout, option)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{exc}.") from None
 
     leaks_option = config.getoption("asyncio_leaks")
     leaks = leaks_option or config.getini("asyncio_leaks") or "report"

@@ -69,7 +69,7 @@ from ._plan import (
 )
 from ._reports import Reporter
 from ._run import RUN_KEY, AioloopRun, plan_of
-from ._scopes import LoopScopes
+from ._scopes import LoopScopes, ScopeError, scope_node
 from ._settings import (
     LOOP_SCOPES,
     LoopScope,
@@ -81,9 +81,9 @@ from ._settings import (
 )
 
 _MARKER_HELP: Final = (
-    "asyncio(loop_scope='function', backend=None, timeout=None, debug=False): "
-    "run the async test on an event loop of that scope (function, class, module, "
-    "package, session), on the named backend(s)"
+    "asyncio(loop_scope='function', backend=None, timeout=None, debug=False, "
+    "leaks=None): run the async test on an event loop of that scope (function, "
+    "class, module, package, session), on the named backend(s)"
 )
 
 
@@ -305,10 +305,21 @@ def _mark_chosen_in_error(item: pytest.Function, param: BackendParam) -> None:
         item.fixturenames.append(ERROR_FIXTURE)
 
 
+def _in_error(param: object) -> bool:
+    """A backend parameter that makes its test an error at setup (a bad
+    marker, an unknown backend): the test runs on no loop."""
+    return (
+        isinstance(param, BackendParam)
+        and param.backend is None
+        and param.error is not None
+        and not param.error.startswith("skip: ")
+    )
+
+
 def _with_sync_tests_in_place(
     items: list[pytest.Item],
     collected: list[pytest.Item] | None,
-    chosen: Mapping[pytest.Item, object],
+    chosen: Mapping[pytest.Item, BackendParam | None],
     first: set[pytest.Item],
 ) -> list[pytest.Item]:
     # pytest's grouping by a session-scoped parameter moves the tests without
@@ -322,7 +333,9 @@ def _with_sync_tests_in_place(
     present = set(items)
 
     def movable(item: pytest.Item) -> bool:
-        return item not in chosen and _compat.params_only_per_test(item)
+        return (
+            item not in chosen or _in_error(chosen[item])
+        ) and _compat.params_only_per_test(item)
 
     after: dict[pytest.Item | None, list[pytest.Item]] = {}
     anchor: pytest.Item | None = None
@@ -375,7 +388,8 @@ def pytest_collection_modifyitems(
 
     def backend_of(item: pytest.Item) -> object:
         param = chosen[item]
-        if param is None:
+        if param is None or _in_error(param):
+            # (a test in error runs on no loop: it stays where it was collected)
             return default
         return param.backend if param.backend is not None else param
 
@@ -430,15 +444,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     try:
         options = cached_marker_options(marks, definition)
+        _check_marker_scope(definition, options.loop_scope)
         params = backend_params(
             definition,
             options,
             state.settings,
             state.run,
         )
-    except MarkerError as exc:
+    except (MarkerError, ScopeError) as exc:
+        # An error of the test's setup, where pytest collected it.
         params = [BackendParam("error", None, str(exc))]
-    if params is not None and len(params) == 1 and len(state.run.names) == 1:
+    if (
+        params is not None
+        and len(params) == 1
+        and (len(state.run.names) == 1 or _in_error(params[0]))
+    ):
         # One backend in a run on one backend: kept on the test (at
         # pytest_itemcollected), not made a parameter. A session-scoped
         # parameter, even a hidden one, makes pytest regroup the run around
@@ -486,6 +506,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for param in params
     ]
     metafunc.parametrize(BACKEND_FIXTURE, values, indirect=True, scope="session")
+
+
+def _check_marker_scope(definition: pytest.Item, scope: LoopScope | None) -> None:
+    # A marker's class scope outside a class, or package scope outside a
+    # regular package (a scope from the ini falls back instead).
+    if scope == "class" or scope == "package":
+        scope_node(definition, scope, for_test=True)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -665,7 +692,11 @@ def pytest_fixture_setup(
     settings = state.settings
     if declared is False:
         if settings.mode is not Mode.AUTO:
-            return (yield)
+            try:
+                return (yield)
+            except (pytest.fail.Exception, Warning) as exc:
+                _with_strict_mode_hint(exc, fixturedef.argname)
+                raise
         item = _compat.requesting_item(request)
         if owned_by_other_plugin(item, item.fixturenames):  # type: ignore[attr-defined]
             return (yield)  # anyio's or trio's fixture, whatever the plugin order
@@ -695,6 +726,27 @@ def pytest_fixture_setup(
         return (yield)
     finally:
         _compat.replace_fixture_function(fixturedef, original)
+
+
+#: What pytest's own error (pytest 9) or warning (8.4) about an async fixture
+#: that no plugin ran starts with after the test's name.
+_UNHANDLED_ASYNC_FIXTURE: Final = " requested an async fixture "
+
+
+def _with_strict_mode_hint(error: BaseException, name: str) -> None:
+    # A plain @pytest.fixture async def in strict mode: pytest says no plugin
+    # ran it; say which decorator or mode would have.
+    text = str(error)
+    if _UNHANDLED_ASYNC_FIXTURE not in text:
+        return
+    hint = (
+        f"pytest-aioloop: in strict mode (asyncio_mode = strict, the default) "
+        f"only async fixtures made with @pytest_aioloop.fixture run; decorate "
+        f"{name!r} with @pytest_aioloop.fixture, or set asyncio_mode = auto."
+    )
+    # (pytest 8.4's warning, raised as an error, too: as a plain message,
+    # not a traceback through this hook)
+    raise pytest.fail.Exception(f"{text}\n{hint}", pytrace=False) from None
 
 
 def pytest_terminal_summary(

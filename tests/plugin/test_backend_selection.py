@@ -655,6 +655,25 @@ def test_uvloop_that_cannot_load_is_a_usage_error_on_the_command_line(
     assert "Traceback" not in result.stderr.str()
 
 
+def test_uvloop_that_is_not_installed_says_which_package_to_install(
+    pytester: pytest.Pytester,
+) -> None:
+    # a conftest hides uvloop, as when it is not installed
+    pytester.makeconftest("import sys\n\nsys.modules['uvloop'] = None\n")
+    pytester.makepyfile(test_it=TESTS)
+    result = pytester.runpytest_subprocess("--asyncio-backend=uvloop")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --asyncio-backend: event loop backend 'uvloop' "
+            "(aioloop._uvloop:UvloopBackend, from package 'pytest-aioloop *') "
+            "failed to load: ModuleNotFoundError: *uvloop*. Install the package "
+            "it needs: pip install uvloop, or choose another backend."
+        ]
+    )
+    result.stderr.no_fnmatch_line("*reinstall*")
+
+
 def test_uvloop_that_cannot_load_skips_tests_marked_for_it(
     pytester: pytest.Pytester,
 ) -> None:
