@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 
 import nox
@@ -102,7 +103,6 @@ def lint(session: nox.Session) -> None:
     session.run("mypy", "benchmarks")  # the scripts anyone runs: typed too
 
 
-DOCS_REQUIREMENTS = ["sphinx>=8.2", "furo>=2025.12.19", "myst-parser>=4"]
 # Playwright drives the system's Chromium; its own browser download is never
 # used (docs/check_site.py passes executable_path).
 SITE_CHECK_REQUIREMENTS = ["playwright>=1.49"]
@@ -112,7 +112,7 @@ SITE_CHECK_REQUIREMENTS = ["playwright>=1.49"]
 def docs(session: nox.Session) -> None:
     """Build the site (warnings are errors, every reference must resolve) and
     open it in headless Chromium: pages, navigation, search, internal links."""
-    session.install(".", *DOCS_REQUIREMENTS, *SITE_CHECK_REQUIREMENTS)
+    session.install(".[docs]", *SITE_CHECK_REQUIREMENTS)  # docs: pyproject.toml
     build = Path("docs", "_build", "html")
     shutil.rmtree(build, ignore_errors=True)
     session.run(
@@ -129,24 +129,24 @@ def package(session: nox.Session) -> None:
     run the test suite from the unpacked sdist."""
     # pip 25.1 or newer shows License-Expression; an older one shows nothing.
     session.install("--upgrade", "pip>=25.1", "build", "twine")
-    dist = Path(session.create_tmp(), "dist")
-    shutil.rmtree(dist, ignore_errors=True)
-    session.run("python", "-m", "build", "--outdir", str(dist))
-    built = sorted(dist.iterdir())
-    session.run("twine", "check", "--strict", *map(str, built))
-    (wheel,) = dist.glob("*.whl")
-    (sdist,) = dist.glob("*.tar.gz")
-    unpacked = Path(session.create_tmp(), "sdist")
-    shutil.rmtree(unpacked, ignore_errors=True)
-    with tarfile.open(sdist) as archive:
-        archive.extractall(unpacked, filter="data")
-    (root,) = unpacked.iterdir()
-    session.install(f"{wheel}[dev]")
-    shown = session.run("pip", "show", "pytest-aioloop", silent=True) or ""
-    for field in ("License-Expression: MIT", "Home-page: https://"):
-        if field not in shown:
-            session.error(f"pip show lacks {field!r}:\n{shown}")
-    with session.chdir(root):
-        # The installed wheel, not the sources beside the tests, is imported:
-        # backends/ and plugin/ are not import names.
-        _pytest(session)
+    # Outside the checkout (not session.create_tmp(), which also points TMPDIR
+    # into .nox/): pytester's runs must not find this project's pyproject.toml
+    # above their folders and take its pytest settings.
+    with tempfile.TemporaryDirectory(prefix="aioloop-package-") as tmp:
+        dist = Path(tmp, "dist")
+        session.run("python", "-m", "build", "--outdir", str(dist))
+        session.run("twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
+        (wheel,) = dist.glob("*.whl")
+        (sdist,) = dist.glob("*.tar.gz")
+        with tarfile.open(sdist) as archive:
+            archive.extractall(Path(tmp, "sdist"), filter="data")
+        (root,) = Path(tmp, "sdist").iterdir()
+        session.install(f"{wheel}[dev]")
+        shown = session.run("pip", "show", "pytest-aioloop", silent=True) or ""
+        for field in ("License-Expression: MIT", "Home-page: https://"):
+            if field not in shown:
+                session.error(f"pip show lacks {field!r}:\n{shown}")
+        with session.chdir(root):
+            # The installed wheel, not the sources beside the tests, is
+            # imported: backends/ and plugin/ are not import names.
+            _pytest(session)
