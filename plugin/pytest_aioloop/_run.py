@@ -1,8 +1,8 @@
 """The run object: one per pytest run, on ``config.stash``.
 
-Every hook reaches the run's settings, backends, loop scopes and reporter
-through :data:`RUN_KEY`; no state is kept at module level, so in-process
-pytester runs each have their own.
+Every hook reaches the run's settings, backends, loop registry, reporter and
+backend grouping through :data:`RUN_KEY`; no state is kept at module level,
+so in-process pytester runs each have their own.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 
 from aioloop import Backend
 
-from . import _compat
-from ._plan import BackendInUse, Plan, RunBackends, plan_for
+from ._grouping import BackendGrouping
+from ._plan import Plan, RunBackends, plan_for
 from ._reports import Reporter
-from ._scopes import LoopScopes
+from ._scopes import LoopRegistry
 from ._settings import Settings
 
 __all__ = ["RUN_KEY", "AioloopRun", "note_backend_in_use", "plan_of"]
@@ -24,45 +24,29 @@ __all__ = ["RUN_KEY", "AioloopRun", "note_backend_in_use", "plan_of"]
 
 @final
 class AioloopRun:
-    """Everything a pytest run of the plugin keeps: settings, backends, loops
-    and their reporter, and what collection learnt. One per ``Config``, on
+    """Everything a pytest run of the plugin keeps. One per ``Config``, on
     its stash (:data:`RUN_KEY`)."""
 
-    __slots__ = (
-        "backend_chosen",
-        "backend_in_use",
-        "collected_order",
-        "mixed",
-        "policy_used",
-        "reporter",
-        "run",
-        "scopes",
-        "settings",
-    )
+    __slots__ = ("backends", "grouping", "loops", "policy_used", "reporter", "settings")
 
     def __init__(
         self,
         settings: Settings,
-        run: RunBackends,
-        scopes: LoopScopes,
+        backends: RunBackends,
+        loops: LoopRegistry,
         reporter: Reporter,
     ) -> None:
         self.settings = settings
-        self.run = run
-        self.scopes = scopes
+        #: The run's backends, and those made from hooks and policies.
+        self.backends = backends
+        #: Every open loop of the run, by scope node and backend.
+        self.loops = loops
+        #: What went wrong on the loops, for the summary (and failures).
         self.reporter = reporter
+        #: Grouping by backend, on a run whose async tests differ in backend.
+        self.grouping = BackendGrouping(backends)
+        #: An overridden event_loop_policy fixture made some test's loops.
         self.policy_used = False
-        #: A marker, hook or the run's backends chose the backend of at least
-        #: one async test (set at collection).
-        self.backend_chosen = False
-        #: Async tests of this run differ in backend (set at collection).
-        self.mixed = False
-        #: The items as collected, before any plugin reordered them.
-        self.collected_order: list[pytest.Item] | None = None
-        #: In a mixed run: the backend the backend fixture was last set up
-        #: for, and what tears it down (with the wider async fixtures made in
-        #: that backend's loops).
-        self.backend_in_use: BackendInUse | None = None
 
 
 RUN_KEY: Final = pytest.StashKey[AioloopRun]()
@@ -71,14 +55,9 @@ RUN_KEY: Final = pytest.StashKey[AioloopRun]()
 def plan_of(item: pytest.Item) -> Plan:
     """The loop plan of ``item`` (scope, backend, limits), made once."""
     run = item.config.stash[RUN_KEY]
-    return plan_for(item, run.settings, run.run)
+    return plan_for(item, run.settings, run.backends)
 
 
 def note_backend_in_use(request: pytest.FixtureRequest, backend: Backend) -> None:
     """Called by the backend fixture when it is set up for ``backend``."""
-    run = request.config.stash[RUN_KEY]
-    if run.mixed:
-        fixturedef = _compat.own_fixturedef(request)
-        run.backend_in_use = BackendInUse(
-            backend, _compat.finish_later(fixturedef, request), fixturedef
-        )
+    request.config.stash[RUN_KEY].grouping.note_in_use(request, backend)

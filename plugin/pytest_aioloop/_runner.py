@@ -12,7 +12,10 @@ call on that loop: it runs as a task of its own, made in its context.
 What goes wrong on a loop is collected as :class:`LoopProblem` objects for the
 caller to report: tasks left pending, exceptions that reach the loop's
 exception handler, a loop that fails to close. A call with a time limit is
-cancelled when it expires (:class:`TimeoutExpired` carries the await stack).
+cancelled when it expires (:class:`TimeoutExpired` carries the await stack);
+the limit is counted in loop time, so on a virtual-time loop it is virtual
+too. A call on a virtual-time loop that waits with nothing that can wake it
+is cancelled after the loop's idle limit (:class:`LoopIdle`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from collections.abc import Callable, Generator, Mapping
 from types import FrameType
 from typing import Any, Final, Literal, final
 
-from aioloop import Backend
+from aioloop import Backend, VirtualClock
 
 from ._asyncio_compat import (
     awaited,
@@ -45,6 +48,7 @@ __all__ = [
     "CANCEL_GRACE",
     "IDLE_WORKER_NAME",
     "BlockedLoop",
+    "LoopIdle",
     "LoopProblem",
     "LoopRunner",
     "LoopStopped",
@@ -73,6 +77,12 @@ class RunFailed(Exception):
 @final
 class TimeoutExpired(RunFailed):
     """A call ran past its time limit; the message carries the await stack."""
+
+
+@final
+class LoopIdle(RunFailed):
+    """A call on a virtual-time loop waited with nothing that could wake it for
+    the loop's idle limit; the message carries the await stack."""
 
 
 @final
@@ -320,7 +330,16 @@ class _Job:
 class _Deadline:
     """The time limit of one call: cancel at expiry, give up after the grace."""
 
-    __slots__ = ("awaitable", "cancels", "expired", "handle", "job", "stack", "task")
+    __slots__ = (
+        "awaitable",
+        "cancels",
+        "expired",
+        "handle",
+        "idle_limit",
+        "job",
+        "stack",
+        "task",
+    )
 
     def __init__(
         self,
@@ -335,12 +354,35 @@ class _Deadline:
         self.cancels = 0
         self.expired = False
         self.stack = ""
-        assert job.timeout is not None
-        self.handle: asyncio.TimerHandle = loop.call_later(job.timeout, self._expire)
+        #: Set when the call was cancelled for idling, not for its timeout.
+        self.idle_limit: float | None = None
+        # Without a timeout (on a virtual-time loop), only idling ends it.
+        self.handle: asyncio.TimerHandle | None = (
+            None if job.timeout is None else loop.call_later(job.timeout, self._expire)
+        )
+
+    @property
+    def virtual(self) -> bool:
+        return isinstance(self.task.get_loop(), VirtualClock)
 
     def _cancel(self) -> None:
         self.cancels += 1
-        self.task.cancel(f"{self.job.label} timed out after {self.job.timeout:g} s")
+        if self.idle_limit is not None:
+            self.task.cancel(
+                f"{self.job.label} was idle for {self.idle_limit:g} s with nothing "
+                f"scheduled"
+            )
+        else:
+            self.task.cancel(f"{self.job.label} timed out after {self.job.timeout:g} s")
+
+    def idle(self, limit: float) -> None:
+        """The loop waited ``limit`` real seconds with nothing that can wake it."""
+        if self.expired:
+            return
+        if self.handle is not None:
+            self.handle.cancel()
+        self.idle_limit = limit
+        self._expire()
 
     def _expire(self) -> None:
         self.expired = True
@@ -359,13 +401,14 @@ class _Deadline:
         self._cancel()
 
     def finish(self) -> None:
-        self.handle.cancel()
+        if self.handle is not None:
+            self.handle.cancel()
         # Undo our cancellations: a later asyncio.timeout() in this task must
         # see only its own (Task.uncancel bookkeeping).
         for _ in range(self.cancels):
             self.task.uncancel()
 
-    def error(self) -> TimeoutExpired:
+    def error(self) -> TimeoutExpired | LoopIdle:
         job = self.job
         note = ""
         if self.cancels > 1:
@@ -373,8 +416,19 @@ class _Deadline:
                 f" and it caught the cancellation and went on; it was closed "
                 f"{CANCEL_GRACE:g} s later"
             )
+        if self.idle_limit is not None:
+            return LoopIdle(
+                f"{job.label} was idle: its event loop (virtual time) waited "
+                f"{self.idle_limit:g} s of real time with nothing scheduled (no "
+                f"timer, no I/O ready, no executor work or subprocess pending), "
+                f"so nothing could ever wake it{note}. It was awaiting:\n"
+                f"{self.stack}\n"
+                f"If it waits for something from outside the loop, raise the "
+                f"limit: mark.asyncio(idle_limit=SECONDS) or asyncio_idle_limit."
+            )
+        clock = " of loop time (virtual)" if self.virtual else ""
         return TimeoutExpired(
-            f"{job.label} timed out after {job.timeout:g} s{note}. "
+            f"{job.label} timed out after {job.timeout:g} s{clock}{note}. "
             f"At the timeout it was awaiting:\n{self.stack}"
         )
 
@@ -465,8 +519,11 @@ class LoopRunner:
     __slots__ = (
         "_abandoned",
         "_busy",
+        "_clock",
         "_closed",
         "_closing",
+        "_deadline",
+        "_default_idle_limit",
         "_finished",
         "_holds",
         "_jobs",
@@ -492,6 +549,15 @@ class LoopRunner:
         self._loop = backend.new_event_loop()
         self._loop.set_debug(debug)
         self._loop.set_exception_handler(self._on_loop_exception)
+        # A loop with virtual time: every call on it runs under a _Deadline,
+        # which the loop's idle handler expires.
+        clock = self._loop if isinstance(self._loop, VirtualClock) else None
+        self._clock: VirtualClock | None = clock
+        self._deadline: _Deadline | None = None
+        self._default_idle_limit: float | None = None
+        if clock is not None:
+            self._default_idle_limit = clock.idle_limit
+            clock.set_idle_handler(self._on_idle)
         self._jobs: collections.deque[_Job | None] = collections.deque()
         self._wake: asyncio.Future[None] | None = None
         self._on_close: list[Callable[[], object]] = []
@@ -529,6 +595,11 @@ class LoopRunner:
         return self._loop
 
     @property
+    def virtual(self) -> bool:
+        """Whether the loop has virtual time (see ``aioloop.VirtualClock``)."""
+        return self._clock is not None
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
@@ -542,6 +613,25 @@ class LoopRunner:
             summary, detail = format_handler_context(context)
             self.problems.append(LoopProblem("exception", summary, detail))
         _log_as_asyncio_does(loop, context)
+
+    def _on_idle(self) -> None:
+        clock = self._clock
+        assert clock is not None
+        limit = clock.idle_limit or 0.0
+        deadline = self._deadline
+        if deadline is not None:
+            deadline.idle(limit)
+            return
+        # Idle outside a call (closing: an async generator's clean-up waiting
+        # for something nobody sends): stop the loop rather than wait forever.
+        self.problems.append(
+            LoopProblem(
+                "close",
+                f"the {self.label} event loop (virtual time) was idle for "
+                f"{limit:g} s with nothing scheduled while closing; it was stopped",
+            )
+        )
+        self._loop.stop()
 
     def hold(self) -> None:
         """Keep the worker task alive after the next job, even once
@@ -601,7 +691,7 @@ class LoopRunner:
             assert me is not None
             me.set_name(job.name)
             try:
-                if job.timeout is None:
+                if job.timeout is None and self._clock is None:
                     job.result = await _InContext(job.coro, job.context)
                 else:
                     job.result = await self._run_with_deadline(job)
@@ -651,7 +741,7 @@ class LoopRunner:
         awaitable = _InContext(job.coro, job.context)
         worker = self._worker
         assert worker is not None
-        deadline = _Deadline(job, awaitable, worker, self._loop)
+        deadline = self._deadline = _Deadline(job, awaitable, worker, self._loop)
         try:
             result = await awaitable
         except BaseException as exc:
@@ -659,6 +749,7 @@ class LoopRunner:
                 raise
             raise deadline.error() from exc
         finally:
+            self._deadline = None
             deadline.finish()
         if deadline.expired:
             raise deadline.error()  # it swallowed the cancellation and returned
@@ -670,6 +761,7 @@ class LoopRunner:
         *,
         context: contextvars.Context,
         timeout: float | None = None,
+        idle_limit: float | None = None,
         root: Any = None,
         label: str = "test",
         name: str | None = None,
@@ -681,9 +773,14 @@ class LoopRunner:
         do on the loop is done at the end of this call's loop run. ``name``:
         the worker task's name while it runs this call (default ``label``).
 
+        ``timeout`` is in loop time. ``idle_limit``: on a virtual-time loop,
+        the real seconds the call may wait with nothing that can wake it
+        (``None``: the loop's own default).
+
         Raises what the coroutine raised; :class:`TimeoutExpired` when
-        ``timeout`` expires; :class:`LoopStopped` when the loop is stopped
-        under it; ``KeyboardInterrupt`` after a Ctrl-C cancelled it.
+        ``timeout`` expires; :class:`LoopIdle` when the idle limit does;
+        :class:`LoopStopped` when the loop is stopped under it;
+        ``KeyboardInterrupt`` after a Ctrl-C cancelled it.
         """
         __tracebackhide__ = True
         if self._closed:
@@ -701,11 +798,17 @@ class LoopRunner:
         worker = self._worker
         self._finished = False
         waiter: asyncio.Future[Any]
+        clock = self._clock
+        if clock is not None:
+            clock.idle_limit = (
+                self._default_idle_limit if idle_limit is None else idle_limit
+            )
         if (
             not self.keep_worker
             and (worker is None or worker.done())
             and self._holds <= 0
             and timeout is None
+            and clock is None
             and not self._abandoned
         ):
             # The only call on a test's own loop (no fixture ran on it, none
@@ -969,8 +1072,12 @@ class LoopRunner:
         self._jobs.clear()
         self._wake = None
         self._on_close.clear()
+        self._deadline = None
         if self._started_by is not None:
             self._started_by.clear()
+        if self._clock is not None:
+            with contextlib.suppress(Exception):
+                self._clock.set_idle_handler(None)
         with contextlib.suppress(RuntimeError, TypeError):  # a loop that refuses
             self._loop.set_exception_handler(_late_handler(self.label))
         with contextlib.suppress(TypeError):  # a loop type without weakrefs
