@@ -9,6 +9,7 @@ __all__ = [
     "BackendError",
     "BackendImportError",
     "BackendLoopError",
+    "LoopIdleError",
     "UnknownBackendError",
 ]
 
@@ -114,3 +115,21 @@ class BackendLoopError(BackendError, TypeError):
             f"instead of an asyncio.AbstractEventLoop; its new_event_loop() "
             f"(or the factory itself) must return a new event loop.",
         )
+
+
+@final
+class LoopIdleError(RuntimeError):
+    """A virtual-time loop waited ``idle_limit`` real seconds with nothing that
+    could ever wake it: no timer, no I/O ready, no executor work or subprocess
+    pending. Raised out of the loop's run when it has no idle handler."""
+
+    idle_limit: float
+
+    def __init__(self, idle_limit: float) -> None:
+        super().__init__(
+            f"the event loop was idle for {idle_limit:g} s of real time with "
+            f"nothing scheduled: no timer, no I/O ready, no executor work or "
+            f"subprocess pending, so nothing can wake it (an Event nobody sets, "
+            f"a future nobody resolves?)"
+        )
+        self.idle_limit = idle_limit

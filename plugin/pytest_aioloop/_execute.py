@@ -21,12 +21,16 @@ from ._plan import (
     Plan,
     plan_for,
 )
+from ._problems import RunFailed
 from ._run import AioloopRun
-from ._runner import LoopRunner, RunFailed
+from ._runner import LoopRunner
 from ._scopes import scope_node
 from ._settings import LOOP_SCOPES, LoopScope
 
 __all__ = ["run_test", "setup_async_fixture"]
+
+#: The backend with virtual time (see aioloop's ``_virtual``).
+VIRTUAL: Final = "virtual"
 
 _SCOPE_RANK: Final[dict[str, int]] = {
     name: rank for rank, name in enumerate(LOOP_SCOPES)
@@ -40,6 +44,7 @@ def _run(
     context: contextvars.Context,
     timeout: float | None,
     label: str,
+    idle_limit: float | None = None,
     root: Any = None,
     policy: Any = None,
     name: str | None = None,
@@ -60,6 +65,7 @@ def _run(
                 coro,
                 context=context,
                 timeout=timeout,
+                idle_limit=idle_limit,
                 label=label,
                 root=root,
                 name=name,
@@ -70,6 +76,7 @@ def _run(
                 coro,
                 context=context,
                 timeout=timeout,
+                idle_limit=idle_limit,
                 label=label,
                 root=root,
                 name=name,
@@ -102,6 +109,31 @@ def run_test(item: pytest.Function, kind: AsyncKind, run: AioloopRun) -> None:
     label = f"test {item.nodeid}"
     failed = False
     try:
+        if plan.idle_limit_marked and not runner.virtual:
+            pytest.fail(
+                f"{item.nodeid}: mark.asyncio idle_limit={plan.idle_limit:g} "
+                f"applies to a loop with virtual time only, and this test runs "
+                f"on backend {plan.backend.name!r}, whose loops have none. Run "
+                f"it on backend='virtual' or remove idle_limit.",
+                pytrace=False,
+            )
+        if (
+            VIRTUAL in run.settings.backends
+            and not runner.virtual
+            and run.backends.made_here(plan.backend)
+        ):
+            pytest.fail(
+                f"{item.nodeid}: the run asks for virtual time (backend "
+                f"{VIRTUAL!r} in --asyncio-backend or asyncio_backend), but this "
+                f"test's loop comes from the {plan.backend.target} "
+                f"({plan.backend.name!r}), which wins over the run's backends "
+                f"and makes loops without a virtual clock: the test would run "
+                f"in real time. Have it make virtual loops "
+                f"(aioloop.load_backend('virtual').new_event_loop), pin the test "
+                f"with mark.asyncio(backend='virtual'), or run it without "
+                f"{VIRTUAL!r}.",
+                pytrace=False,
+            )
         if kind == "hypothesis":
             _run_hypothesis(function, kwargs, runner, plan, label)
         else:
@@ -113,6 +145,7 @@ def run_test(item: pytest.Function, kind: AsyncKind, run: AioloopRun) -> None:
                 function(**kwargs),
                 context=contextvars.copy_context(),
                 timeout=plan.timeout,
+                idle_limit=plan.idle_limit,
                 policy=plan.policy,
                 label=label,
                 name=item.nodeid,
@@ -151,6 +184,7 @@ def _run_hypothesis(
             inner(*args, **example_kwargs),
             context=contextvars.copy_context(),
             timeout=plan.timeout,
+            idle_limit=plan.idle_limit,
             policy=plan.policy,
             label=label,
             name=label.removeprefix("test "),
@@ -264,6 +298,7 @@ def setup_async_fixture(
             awaitable,
             context=context,
             timeout=plan.timeout,
+            idle_limit=plan.idle_limit,
             policy=plan.policy,
             label=f"{what} fixture {name!r}",
             root=root,

@@ -7,7 +7,7 @@ from typing import Final, final
 
 import pytest
 
-from ._settings import LOOP_SCOPES, LeakMode, LoopScope, parse_timeout
+from ._settings import LOOP_SCOPES, LeakMode, LoopScope, parse_seconds, parse_timeout
 
 __all__ = [
     "MARKER",
@@ -28,6 +28,7 @@ _MARKERS: Final = (MARKER,)
 _KEYWORDS: Final = (
     "backend",
     "debug",
+    "idle_limit",
     "leaks",
     "loop_factories",
     "loop_scope",
@@ -48,6 +49,7 @@ class MarkerOptions:
     __slots__ = (
         "backends",
         "debug",
+        "idle_limit",
         "leaks",
         "loop_factories",
         "loop_scope",
@@ -62,12 +64,16 @@ class MarkerOptions:
         timeout: float | None = None,
         debug: bool | None = None,
         leaks: LeakMode | None = None,
+        idle_limit: float | None = None,
     ) -> None:
         self.loop_scope = loop_scope
         self.backends = backends
         self.loop_factories = loop_factories
         self.timeout = timeout
         self.debug = debug
+        #: Real seconds a virtual-time loop may wait with nothing that can
+        #: wake it (the ``virtual`` backend only).
+        self.idle_limit = idle_limit
         #: What to do with this test's leaked tasks and lost exceptions
         #: (``None``: the run's asyncio_leaks).
         self.leaks = leaks
@@ -213,8 +219,10 @@ def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
     factories: tuple[str, ...] | None = None
     timeout: float | None = None
     debug: bool | None = None
+    idle_limit: float | None = None
     leaks: LeakMode | None = None
-    seen_scope = seen_backend = seen_timeout = seen_debug = seen_leaks = False
+    seen_scope = seen_backend = seen_timeout = seen_debug = False
+    seen_idle = seen_leaks = False
     for mark in marks:
         _check(mark, where)
         kwargs = mark.kwargs
@@ -236,6 +244,15 @@ def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
             except ValueError as exc:
                 raise MarkerError(f"{where}: {exc}.") from None
             timeout = NO_LIMIT if limit is None else limit
+        if not seen_idle and "idle_limit" in kwargs:
+            seen_idle = True
+            if kwargs["idle_limit"] is not None:
+                try:
+                    idle_limit = parse_seconds(
+                        kwargs["idle_limit"], "mark.asyncio idle_limit="
+                    )
+                except ValueError as exc:
+                    raise MarkerError(f"{where}: {exc}.") from None
         if not seen_debug and "debug" in kwargs:
             seen_debug = True
             if not isinstance(kwargs["debug"], bool):
@@ -251,9 +268,18 @@ def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
         raise MarkerError(
             f"{where}: mark.asyncio got both backend= and loop_factories=; give one."
         )
-    if not (seen_scope or seen_backend or seen_timeout or seen_debug or seen_leaks):
+    if not (
+        seen_scope
+        or seen_backend
+        or seen_timeout
+        or seen_debug
+        or seen_idle
+        or seen_leaks
+    ):
         return NO_OPTIONS
-    return MarkerOptions(loop_scope, backends, factories, timeout, debug, leaks)
+    return MarkerOptions(
+        loop_scope, backends, factories, timeout, debug, leaks, idle_limit
+    )
 
 
 def _leak_mode(value: object, where: str) -> LeakMode | None:

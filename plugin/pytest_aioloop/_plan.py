@@ -185,6 +185,11 @@ class RunBackends:
             self._made[key] = backend
         return backend
 
+    def made_here(self, backend: Backend) -> bool:
+        """Whether ``backend`` was made from a loop-factories hook's factory or
+        an event_loop_policy (not loaded by name)."""
+        return any(made is backend for made in self._made.values())
+
     def from_policy(self, policy: PolicyLike) -> Backend:
         return self.from_factory(
             f"event_loop_policy:{type(policy).__qualname__}",
@@ -359,7 +364,16 @@ def backend_params(
 class Plan:
     """Where and how a test runs (made once per test; not to be changed)."""
 
-    __slots__ = ("backend", "debug", "node", "policy", "scope", "timeout")
+    __slots__ = (
+        "backend",
+        "debug",
+        "idle_limit",
+        "idle_limit_marked",
+        "node",
+        "policy",
+        "scope",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -369,6 +383,8 @@ class Plan:
         timeout: float | None,
         debug: bool,
         policy: PolicyLike | None = None,
+        idle_limit: float | None = None,
+        idle_limit_marked: bool = False,
     ) -> None:
         self.node = node
         self.scope = scope
@@ -378,6 +394,10 @@ class Plan:
         #: An overridden event_loop_policy: installed as the global policy
         #: while the test and its fixtures run, as pytest-asyncio does.
         self.policy = policy
+        #: The virtual-time loop's idle limit (None: the loop's own), and
+        #: whether the test's marker set it (an error on another backend).
+        self.idle_limit = idle_limit
+        self.idle_limit_marked = idle_limit_marked
 
 
 PLAN_KEY: Final = pytest.StashKey[Plan]()
@@ -470,6 +490,12 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
         ),
         debug=options.debug if options.debug is not None else settings.debug,
         policy=policy,
+        idle_limit=(
+            options.idle_limit
+            if options.idle_limit is not None
+            else settings.idle_limit
+        ),
+        idle_limit_marked=options.idle_limit is not None,
     )
     item.stash[PLAN_KEY] = plan
     return plan

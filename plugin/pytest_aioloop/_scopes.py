@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -19,7 +20,8 @@ from ._settings import LoopScope
 if TYPE_CHECKING:
     import asyncio
 
-    from ._runner import LoopProblem, LoopRunner
+    from ._problems import LoopProblem
+    from ._runner import LoopRunner
 
 __all__ = [
     "LoopRegistry",
@@ -135,7 +137,10 @@ class LoopRegistry:
             runner_module = importlib.import_module(_RUNNER)
         try:
             new_runner: LoopRunner = runner_module.LoopRunner(
-                backend, debug=self.debug if debug is None else debug, label=label
+                backend,
+                debug=self.debug if debug is None else debug,
+                label=label,
+                shared=not isinstance(node, pytest.Item),
             )
         except BackendLoopError as exc:
             # The message names the backend and what it returned; a traceback
@@ -239,13 +244,23 @@ class LoopRegistry:
                 self.reporter.handle(_where(node), list(also), leak_mode_of(node))
             return
         loop = runner.loop
-        problems = [*also, *runner.close()]
+        # Warnings raised while the loop closes (a transport uvloop frees
+        # unclosed) would point at the plugin's own close() call: they are
+        # told again, once the loop is closed, at the test or scope.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            closed = runner.close()
+        problems = [*also, *closed]
         if self._current is loop:
             newest = next(reversed(self._runners.values()), None)
             self._current = newest.loop if newest is not None else None
             _set_event_loop(self._current)
-        if problems:
-            self.reporter.handle(_where(node), problems, leak_mode_of(node))
+        try:
+            if problems:
+                self.reporter.handle(_where(node), problems, leak_mode_of(node))
+        finally:
+            if caught:
+                _warn_again(caught, node, in_test=not self.reporter.outside_tests)
 
     def close_all(self) -> None:
         """Close every runner left (the end of the run), newest first; the
@@ -258,6 +273,45 @@ class LoopRegistry:
                 first = first or exc
         if first is not None:
             raise first
+
+
+_PLUGIN_DIR: Final = os.path.dirname(__file__)
+
+
+def _warn_again(
+    caught: list[warnings.WarningMessage], node: ScopeNode, *, in_test: bool
+) -> None:
+    """Warn again what was caught while ``node``'s loop closed: a warning
+    that points into the plugin is put on the test (or the scope's file), and
+    says that it came while its loop was closing. A warning that a filter
+    makes an error fails the test phase running (``in_test``); after the
+    session (an interrupted run's scopes) it is only shown."""
+    path = str(getattr(node, "path", "") or "")
+    location = getattr(node, "location", None)
+    lineno = location[1] + 1 if isinstance(node, pytest.Item) and location else 1
+    for caught_warning in caught:
+        message: Warning | str = caught_warning.message
+        filename, line = caught_warning.filename, caught_warning.lineno
+        if path and filename.startswith(_PLUGIN_DIR):
+            category = caught_warning.category
+            message = category(
+                f"{message} (raised while the event loop of {_where(node)} was closing)"
+            )
+            filename, line = path, lineno
+        try:
+            warnings.warn_explicit(
+                message,
+                caught_warning.category,
+                filename,
+                line,
+                source=caught_warning.source,
+            )
+        except Warning as error:  # a filter turned it into an error
+            if not in_test:
+                continue  # no test phase to fail (it would crash pytest)
+            # stated plainly: a traceback would lead through the plugin
+            text = f"{type(error).__name__}: {error}"
+            raise pytest.fail.Exception(text, pytrace=False) from None
 
 
 def _where(node: ScopeNode) -> str:

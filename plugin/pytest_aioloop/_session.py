@@ -18,7 +18,7 @@ from ._plan import RunBackends
 from ._reports import Reporter
 from ._run import RUN_KEY, AioloopRun
 from ._scopes import LoopRegistry
-from ._settings import Settings, read_settings
+from ._settings import FIXTURE_SCOPE, Settings, read_settings
 
 __all__ = [
     "end_run",
@@ -31,8 +31,8 @@ __all__ = [
 
 MARKER_HELP: Final = (
     "asyncio(loop_scope='function', backend=None, timeout=None, debug=False, "
-    "leaks=None): run the async test on an event loop of that scope (function, "
-    "class, module, package, session), on the named backend(s)"
+    "leaks=None, idle_limit=None): run the async test on an event loop of that "
+    "scope (function, class, module, package, session), on the named backend(s)"
 )
 
 
@@ -68,12 +68,45 @@ def list_backends(config: pytest.Config) -> int | None:
 def _refuse_pytest_asyncio(config: pytest.Config) -> None:
     manager = config.pluginmanager
     if manager.has_plugin("asyncio") or manager.has_plugin("pytest_asyncio.plugin"):
-        raise pytest.UsageError(
+        both = (
             "pytest-asyncio and pytest-aioloop are both installed and active; both "
-            "claim the 'asyncio' marker. Remove pytest-asyncio (pip uninstall "
-            "pytest-asyncio), or disable one of them for this run with "
-            "-p no:asyncio (pytest-asyncio) or -p no:aioloop (pytest-aioloop)."
+            "claim the 'asyncio' marker."
         )
+        requirers = _requirers_of_pytest_asyncio()
+        if requirers:
+            raise pytest.UsageError(
+                f"{both} pytest-asyncio is required by {', '.join(requirers)}: keep "
+                f"it installed and disable it in your pytest configuration, "
+                f"addopts = -p no:asyncio (in [pytest] or "
+                f"[tool.pytest.ini_options]); pytest-aioloop then runs the async "
+                f"tests. For one run: -p no:asyncio, or -p no:aioloop to use "
+                f"pytest-asyncio."
+            )
+        raise pytest.UsageError(
+            f"{both} Remove pytest-asyncio (pip uninstall pytest-asyncio), or "
+            f"disable one of them with -p no:asyncio (pytest-asyncio; in addopts "
+            f"to keep it so) or -p no:aioloop (pytest-aioloop)."
+        )
+
+
+def _requirers_of_pytest_asyncio() -> list[str]:
+    """The installed distributions that require pytest-asyncio (not only as
+    an extra), as "name version"."""
+    import importlib.metadata
+    import re
+
+    found: set[str] = set()
+    for dist in importlib.metadata.distributions():
+        for requirement in dist.requires or ():
+            name, _, marker = requirement.partition(";")
+            match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", name)
+            if (
+                match
+                and re.sub(r"[-_.]+", "-", match[1]).lower() == "pytest-asyncio"
+                and "extra" not in marker
+            ):
+                found.add(f"{dist.metadata['Name']} {dist.version}")
+    return sorted(found)
 
 
 def _load_backends(settings: Settings) -> tuple[aioloop.Backend, ...] | None:
@@ -121,31 +154,33 @@ def start_run(config: pytest.Config) -> None:
 
 def end_run(config: pytest.Config) -> None:
     """Close every loop still open and forget the run."""
-    state = config.stash.get(RUN_KEY, None)
-    if state is not None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is not None:
         del config.stash[RUN_KEY]
-        state.loops.close_all()
+        run.loops.close_all()
     forget_parsed_marks()
     # The SIGINT handler the first loop of the run installed goes away with it.
-    runner_module = sys.modules.get(f"{__package__}._runner")
-    if runner_module is not None:
-        runner_module.restore_interrupt_handler()
+    interrupts = sys.modules.get(f"{__package__}._interrupts")
+    if interrupts is not None:
+        interrupts.restore_interrupt_handler()
 
 
 def header_lines(config: pytest.Config) -> list[str]:
     """The report header's line: the mode, the backends with their versions."""
-    state = config.stash[RUN_KEY]
-    settings = state.settings
-    backends = ", ".join(b.describe() for b in state.backends.selected)
-    extras = []
-    if settings.debug:
-        extras.append("debug")
-    if settings.timeout is not None:
-        extras.append(f"timeout={settings.timeout:g}s")
-    if settings.default_test_loop_scope != "function":
-        extras.append(f"test loop scope={settings.default_test_loop_scope}")
-    tail = f" ({', '.join(extras)})" if extras else ""
-    return [f"aioloop: mode={settings.mode.value}, backends: {backends}{tail}"]
+    run = config.stash[RUN_KEY]
+    settings = run.settings
+    backends = ", ".join(b.describe() for b in run.backends.selected)
+    # what the ini values and options made of the run, in their own spelling
+    fixtures = settings.default_fixture_loop_scope or FIXTURE_SCOPE
+    timeout = "" if settings.timeout is None else f", timeout={settings.timeout:g}s"
+    idle = (
+        "" if settings.idle_limit is None else f", idle limit={settings.idle_limit:g}s"
+    )
+    return [
+        f"aioloop: mode={settings.mode.value}, debug={settings.debug}, default loop "
+        f"scope: fixtures={fixtures}, tests={settings.default_test_loop_scope}"
+        f"{timeout}{idle}, backends: {backends}"
+    ]
 
 
 def write_summary(
@@ -153,25 +188,25 @@ def write_summary(
 ) -> None:
     """The terminal summary: leaked tasks and lost exceptions, and notes on
     loops that did not come from the run's backends."""
-    state = config.stash.get(RUN_KEY, None)
-    if state is None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None:
         return
     verbose = terminalreporter.verbosity > 0
-    lines = state.reporter.summary_lines(verbose=verbose)
+    lines = run.reporter.summary_lines(verbose=verbose)
     if lines:
         # write_sep, not section: it ends the progress line first
         terminalreporter.write_sep("=", "aioloop: leaked tasks and lost exceptions")
         for line in lines:
             terminalreporter.write_line(line)
-        if state.settings.leaks.value == "report":
+        if run.settings.leaks.value == "report":
             terminalreporter.write_line(
                 "(--asyncio-leaks=fail makes them failures)"
                 if verbose
                 else "(-v shows where each task was; "
                 "--asyncio-leaks=fail makes them failures)"
             )
-    settings = state.settings
-    if state.backends.hook_chose and (
+    settings = run.settings
+    if run.backends.hook_chose and (
         settings.backends_from_cli or settings.backends != ("asyncio",)
     ):
         terminalreporter.write_line(
@@ -180,7 +215,7 @@ def write_summary(
             f"({', '.join(settings.backends)}) were not used for those.",
             yellow=True,
         )
-    if state.policy_used:
+    if run.policy_used:
         terminalreporter.write_line(
             "aioloop: tests ran on loops from an overridden event_loop_policy fixture; "
             "event loop policies are deprecated, prefer a backend "

@@ -8,6 +8,7 @@ from typing import Final, Literal, final
 import pytest
 
 __all__ = [
+    "FIXTURE_SCOPE",
     "LOOP_SCOPES",
     "LeakMode",
     "LoopScope",
@@ -64,6 +65,7 @@ class Settings:
         "debug",
         "default_fixture_loop_scope",
         "default_test_loop_scope",
+        "idle_limit",
         "leaks",
         "mode",
         "timeout",
@@ -80,6 +82,7 @@ class Settings:
         debug: bool,
         timeout: float | None,
         leaks: LeakMode,
+        idle_limit: float | None = None,
     ) -> None:
         self.mode = mode
         self.backends = backends
@@ -89,6 +92,9 @@ class Settings:
         self.debug = debug
         self.timeout = timeout
         self.leaks = leaks
+        #: Real seconds a virtual-time loop may wait with nothing that can
+        #: wake it; None: the loop's own default.
+        self.idle_limit = idle_limit
 
 
 def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
@@ -141,6 +147,14 @@ def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
         "0 or none: no limit (turns off the ini asyncio_timeout for this run).",
     )
     group.addoption(
+        "--asyncio-idle-limit",
+        dest="asyncio_idle_limit",
+        default=None,
+        metavar="SECONDS",
+        help="on the virtual backend: fail an async test whose loop waits this "
+        "long in real time with nothing that can wake it (default: 5).",
+    )
+    group.addoption(
         "--asyncio-leaks",
         dest="asyncio_leaks",
         default=None,
@@ -172,6 +186,12 @@ def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
     parser.addini(
         "asyncio_timeout",
         "default time limit of an async test, seconds (0 or none: no limit)",
+        default=None,
+    )
+    parser.addini(
+        "asyncio_idle_limit",
+        "virtual backend: real seconds a loop may wait with nothing that can wake "
+        "it before its test fails (default: 5)",
         default=None,
     )
     parser.addini(
@@ -225,6 +245,21 @@ def parse_timeout(value: object, where: str) -> float | None:
         raise problem from None
     if seconds == 0:
         return None
+    if not seconds > 0 or seconds == float("inf"):
+        raise problem
+    return seconds
+
+
+def parse_seconds(value: object, where: str) -> float:
+    """A positive number of seconds (no "none" here), else ValueError naming
+    ``where``."""
+    problem = ValueError(f"{where} must be a positive number of seconds, got {value!r}")
+    if isinstance(value, bool):
+        raise problem
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise problem from None
     if not seconds > 0 or seconds == float("inf"):
         raise problem
     return seconds
@@ -295,6 +330,7 @@ def read_settings(config: pytest.Config) -> Settings:
         timeout = parse_timeout(raw_timeout, option)
     except ValueError as exc:
         raise pytest.UsageError(f"{exc}.") from None
+    idle_limit = _idle_limit(config)
 
     leaks_option = config.getoption("asyncio_leaks")
     leaks = leaks_option or config.getini("asyncio_leaks") or "report"
@@ -312,4 +348,21 @@ def read_settings(config: pytest.Config) -> Settings:
         debug=debug,
         timeout=timeout,
         leaks=LeakMode(leaks),
+        idle_limit=idle_limit,
     )
+
+
+def _idle_limit(config: pytest.Config) -> float | None:
+    """``--asyncio-idle-limit``, else the ini value: a positive number of
+    seconds, or None when neither is given."""
+    raw = config.getoption("asyncio_idle_limit")
+    option = "--asyncio-idle-limit"
+    if raw is None:
+        raw = config.getini("asyncio_idle_limit")
+        option = "asyncio_idle_limit"
+    if raw in (None, ""):
+        return None
+    try:
+        return parse_seconds(raw, option)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{exc}.") from None

@@ -106,6 +106,10 @@ class Watchdog:
             with self._lock:
                 sent = self._sent
                 now = time.monotonic()
+                if sent is None and getattr(loop, "idle_waiting", False):
+                    # A virtual-time loop waiting with nothing that can wake
+                    # it is not blocked, and a beat would end its idle wait.
+                    continue
                 if sent is None:
                     self._sent = now
                     try:

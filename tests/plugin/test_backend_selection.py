@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+from collections.abc import Callable
 
 import pytest
 
@@ -511,18 +512,35 @@ def test_marker_backend_of_a_wrong_kind_errors_that_test(
 # --- the header and the listing -------------------------------------------------
 
 
-def test_header_names_mode_and_each_backend_with_its_version(
-    pytester: pytest.Pytester,
+DEFAULTS = "debug=False, default loop scope: fixtures=fixture-scope, tests=function, "
+
+
+def test_header_names_mode_debug_default_loop_scopes_and_backends(
+    pytester: pytest.Pytester, strict_ini: Callable[..., None]
 ) -> None:
     pytester.makepyfile("def test_nothing(): pass")
     python = f"CPython {platform.python_version()}"
     uv = f"uvloop {importlib.metadata.version('uvloop')}"
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(
+        [f"aioloop: mode=strict, {DEFAULTS}backends: asyncio ({python})"]
+    )
     result = pytester.runpytest("--asyncio-backend=asyncio,uvloop")
     result.stdout.fnmatch_lines(
-        [f"aioloop: mode=strict, backends: asyncio ({python}), {uv}"]
+        [f"aioloop: mode=strict, {DEFAULTS}backends: asyncio ({python}), {uv}"]
     )
-    result = pytester.runpytest("--asyncio-mode=auto")
-    result.stdout.fnmatch_lines([f"aioloop: mode=auto, backends: asyncio ({python})"])
+    strict_ini(
+        asyncio_default_fixture_loop_scope="module",
+        asyncio_default_test_loop_scope="session",
+        asyncio_timeout="30",
+    )
+    result = pytester.runpytest("--asyncio-mode=auto", "--asyncio-debug")
+    result.stdout.fnmatch_lines(
+        [
+            "aioloop: mode=auto, debug=True, default loop scope: fixtures=module, "
+            f"tests=session, timeout=30s, backends: asyncio ({python})"
+        ]
+    )
 
 
 def test_list_backends_shows_each_installed_and_exits_0(

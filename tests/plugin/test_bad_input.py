@@ -7,6 +7,7 @@ misused marker fails only the test that carries it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -192,7 +193,9 @@ def test_marker_misuse_fails_that_test_only_and_says_why(
     outcomes = result.parseoutcomes()
     assert outcomes["passed"] == 2
     assert outcomes.get("failed", 0) + outcomes.get("errors", 0) == 10
-    keywords = "backend, debug, leaks, loop_factories, loop_scope, scope, timeout"
+    keywords = (
+        "backend, debug, idle_limit, leaks, loop_factories, loop_scope, scope, timeout"
+    )
     positive = "must be a positive number of seconds, or 0 or none for no limit"
     result.stdout.fnmatch_lines_random(
         [
@@ -407,3 +410,64 @@ def test_every_bad_marker_is_an_error_at_setup_where_the_test_was_collected(
         ]
     )
     result.stdout.no_fnmatch_line("FAILED *")
+
+
+def _install_fake_pytest_asyncio(path: Path, *, required_by: bool) -> None:
+    # A stand-in pytest-asyncio (its pytest11 entry point "asyncio") and, if
+    # asked, a plugin that requires it, as pytest-aiohttp does.
+    (path / "pytest_asyncio").mkdir()
+    (path / "pytest_asyncio" / "__init__.py").write_text("")
+    (path / "pytest_asyncio" / "plugin.py").write_text("")
+    info = path / "pytest_asyncio-1.5.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: pytest-asyncio\nVersion: 1.5.0\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[pytest11]\nasyncio = pytest_asyncio.plugin\n"
+    )
+    if required_by:
+        info = path / "pytest_aiohttp-1.1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: pytest-aiohttp\nVersion: 1.1.0\n"
+            "Requires-Dist: pytest>=6.1.0\nRequires-Dist: pytest-asyncio>=0.17.2\n"
+        )
+        info = path / "other_tool-2.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: other-tool\nVersion: 2.0\n"
+            'Requires-Dist: pytest-asyncio; extra == "testing"\n'
+        )
+
+
+@pytest.mark.parametrize("required_by", [True, False])
+def test_both_plugins_active_say_the_way_out_and_who_requires_pytest_asyncio(
+    pytester: pytest.Pytester, required_by: bool
+) -> None:
+    _install_fake_pytest_asyncio(pytester.path, required_by=required_by)
+    pytester.makepyfile(test_it="def test_sync():\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    both = (
+        "ERROR: pytest-asyncio and pytest-aioloop are both installed and active; "
+        "both claim the 'asyncio' marker. "
+    )
+    if required_by:
+        result.stderr.fnmatch_lines(
+            [
+                f"{both}pytest-asyncio is required by pytest-aiohttp 1.1.0: keep it "
+                "installed and disable it in your pytest configuration, addopts = "
+                "-p no:asyncio (in [pytest] or [tool.pytest.ini_options]); "
+                "pytest-aioloop then runs the async tests. For one run: "
+                "-p no:asyncio, or -p no:aioloop to use pytest-asyncio."
+            ]
+        )
+        result.stderr.no_fnmatch_line("*other-tool*")
+    else:
+        result.stderr.fnmatch_lines(
+            [f"{both}Remove pytest-asyncio (pip uninstall pytest-asyncio), *"]
+        )
+    # the way out works
+    pytester.makeini("[pytest]\naddopts = -p no:asyncio\n")
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)

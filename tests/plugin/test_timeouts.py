@@ -281,7 +281,7 @@ def test_ini_timeout_applies_to_every_test_and_the_marker_wins(
             "*test_it.py::test_shorter_marker_limit timed out after 0.1 s*",
         ]
     )
-    result.stdout.fnmatch_lines(["aioloop: *(timeout=0.3s)"])
+    result.stdout.fnmatch_lines(["aioloop: *, timeout=0.3s, backends: *"])
 
 
 def test_command_line_timeout_wins_over_the_ini(
