@@ -722,3 +722,78 @@ def test_a_tests_own_loop_closes_before_the_teardown_of_sync_fixtures_set_up_bef
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(["*RuntimeError: setup failed*"])
     result.stdout.no_fnmatch_line("*ResourceWarning*")
+
+
+@pytest.mark.parametrize("timeout", [None, 60])
+@pytest.mark.parametrize("loop_scope", ["function", "module"])
+def test_what_a_test_made_is_freed_when_it_ends_without_the_garbage_collector(
+    pytester: pytest.Pytester, loop_scope: str, timeout: int | None
+) -> None:
+    # A test that caught the error of a task it awaited: that error went
+    # through the worker's frames on its way in. Nothing of ours may keep it
+    # in a reference cycle, or what the test's frames refer to (an unclosed
+    # socket, whose ResourceWarning belongs to this test) lives on until a
+    # later test happens to run the garbage collector.
+    pytester.makeconftest(
+        """
+        import gc
+
+        import pytest
+
+        @pytest.fixture(scope="module", autouse=True)
+        def no_garbage_collector():
+            gc.collect()
+            gc.disable()
+            yield
+            gc.enable()
+        """
+    )
+    pytester.makepyfile(
+        test_a=f"""
+        import asyncio
+        import weakref
+
+        import pytest
+        import pytest_aioloop
+
+        class Resource:
+            pass
+
+        REFS = []
+
+        @pytest_aioloop.fixture(loop_scope="{loop_scope}")
+        async def other():
+            yield
+
+        @pytest.mark.asyncio(loop_scope="{loop_scope}", timeout={timeout})
+        async def test_catches_the_error_of_a_task_it_awaited(other):
+            resource = Resource()
+            REFS.append(weakref.ref(resource))
+
+            async def fail():
+                assert resource is not None
+                raise ValueError
+
+            try:
+                await asyncio.gather(fail())
+            except ValueError:
+                pass
+
+        @pytest.mark.asyncio(loop_scope="{loop_scope}", timeout={timeout})
+        async def test_fails_with_the_error_of_a_task_it_awaited(other):
+            resource = Resource()
+            REFS.append(weakref.ref(resource))
+
+            async def fail():
+                assert resource is not None
+                raise ValueError("expected")
+
+            await asyncio.gather(fail())
+
+        def test_what_the_first_made_is_freed():
+            assert REFS[0]() is None
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*ValueError: expected*"])
