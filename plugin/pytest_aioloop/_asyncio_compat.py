@@ -40,6 +40,7 @@ __all__ = [
     "source_traceback",
     "the_policy",
     "waiting_on",
+    "work_scheduled",
 ]
 
 
@@ -261,3 +262,25 @@ def nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
     # An async-generator fixture's generator stays registered until it is
     # dropped; once its teardown ran it to the end, there is nothing to close.
     return all(generator.ag_frame is None for generator in asyncgens)
+
+
+def work_scheduled(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether a stdlib loop has a callback ready to run (a closed transport's
+    ``connection_lost``) or watches a file descriptor other than its own
+    wake-up socket (a transport or server still open), so that one more pass
+    of the loop may finish something. Read from ``_ready``, ``_selector`` and
+    ``_ssock`` (3.11+); a loop that does not show them (uvloop, the proactor
+    loop): ``False``."""
+    if not isinstance(loop, asyncio.BaseEventLoop):
+        return False
+    if getattr(loop, "_ready", None):
+        return True
+    selector = getattr(loop, "_selector", None)
+    if selector is None:
+        return False
+    watched = selector.get_map()
+    if watched is None:  # a closed selector
+        return False
+    wakeup = getattr(loop, "_ssock", None)
+    own = 0 if wakeup is None or wakeup.fileno() not in watched else 1
+    return len(watched) > own

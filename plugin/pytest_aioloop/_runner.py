@@ -37,6 +37,7 @@ from ._asyncio_compat import (
     nothing_to_shut_down,
     quiet_destroy,
     waiting_on,
+    work_scheduled,
 )
 from ._stacks import describe_task, format_await_stack, format_handler_context
 
@@ -383,10 +384,24 @@ class _Deadline:
 # -- describing what a task or coroutine is waiting for --------------------------
 
 
+#: Passes of a loop about to close while it has callbacks ready or
+#: transports open: enough for a transport closed at the end of a test to
+#: close its socket, and for the peer on the same loop to see the end of the
+#: connection and close its own (asyncio.Runner.close() makes four passes).
+_SETTLE_PASSES: Final = 8
+
+
 async def _shut_down(loop: asyncio.AbstractEventLoop) -> None:
     # asyncio.Runner.close()'s two steps, in one loop run. Like it on 3.11,
     # this waits for the default executor's threads: a thread that never
-    # ends is not something a loop can stop.
+    # ends is not something a loop can stop. First, what is scheduled runs,
+    # as it does in Runner.close()'s passes of the loop: a transport that
+    # the test closed last closes its socket (else its ResourceWarning lands
+    # on whatever test collects it).
+    for _ in range(_SETTLE_PASSES):
+        if not work_scheduled(loop):
+            break
+        await asyncio.sleep(0)
     await loop.shutdown_asyncgens()
     await loop.shutdown_default_executor()
 
@@ -604,9 +619,8 @@ class LoopRunner:
                 if task is not me:
                     return  # close() cancels and reports them first
         try:
-            if not nothing_to_shut_down(loop):
-                await loop.shutdown_asyncgens()
-                await loop.shutdown_default_executor()
+            if not nothing_to_shut_down(loop) or work_scheduled(loop):
+                await _shut_down(loop)
         except asyncio.CancelledError:
             return  # Ctrl-C: close() does it all
         except Exception as exc:
@@ -876,7 +890,7 @@ class LoopRunner:
                 )
             finally:
                 loop.close()
-        elif nothing_to_shut_down(loop):
+        elif nothing_to_shut_down(loop) and not work_scheduled(loop):
             # What Runner.close() would do, minus two loop runs that have
             # nothing to do: most stdlib function loops end here.
             loop.close()

@@ -797,3 +797,60 @@ def test_what_a_test_made_is_freed_when_it_ends_without_the_garbage_collector(
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*ValueError: expected*"])
+
+
+@pytest.mark.parametrize(
+    "leaves", ["nothing", "a task", "a fixture"], ids=lambda leaves: leaves
+)
+def test_a_connection_closed_last_by_a_test_is_closed_on_both_ends_with_its_loop(
+    pytester: pytest.Pytester, leaves: str
+) -> None:
+    # Closing a transport schedules the closing of its socket; the server's
+    # end of the connection closes once it sees the client's. Both happen in
+    # passes of the loop that asyncio.Runner.close() makes before it closes
+    # the loop, so pytest-asyncio users never saw a ResourceWarning here.
+    task = "asyncio.get_running_loop().create_future()" if leaves == "a task" else ""
+    fixture = ", ready" if leaves == "a fixture" else ""
+    pytester.makepyfile(
+        test_a=f"""
+        import asyncio
+        import gc
+
+        import pytest
+        import pytest_aioloop
+
+        @pytest.fixture(autouse=True)
+        def collect_what_the_test_left():
+            yield
+            gc.collect()
+
+        @pytest_aioloop.fixture
+        async def ready():
+            yield
+
+        @pytest.mark.asyncio
+        async def test_closes_its_connection_last(request{fixture}):
+            loop = asyncio.get_running_loop()
+            server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            transport, _ = await loop.create_connection(
+                asyncio.Protocol, "127.0.0.1", port
+            )
+            server.close()
+            request.node.pending = {task or None}
+            transport.close()
+
+        @pytest.mark.asyncio
+        async def test_closes_its_stream_last(request{fixture}):
+            server = await asyncio.get_running_loop().create_server(
+                asyncio.Protocol, "127.0.0.1", 0
+            )
+            port = server.sockets[0].getsockname()[1]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            server.close()
+            request.node.pending = {task or None}
+            writer.close()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
