@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._backend import Backend as Backend
 from ._backend import BackendDriver as BackendDriver
 from ._backend import LoopFactory as LoopFactory
+from ._backend import VirtualClock as VirtualClock
 from ._discovery import GROUP as GROUP
 from ._discovery import backend_names as backend_names
 from ._discovery import clear_backend_cache as clear_backend_cache
@@ -18,6 +19,7 @@ from ._discovery import load_backend as load_backend
 from ._errors import BackendError as BackendError
 from ._errors import BackendImportError as BackendImportError
 from ._errors import BackendLoopError as BackendLoopError
+from ._errors import LoopIdleError as LoopIdleError
 from ._errors import UnknownBackendError as UnknownBackendError
 from ._version import __version__ as __version__
 
@@ -29,7 +31,9 @@ __all__ = [
     "BackendImportError",
     "BackendLoopError",
     "LoopFactory",
+    "LoopIdleError",
     "UnknownBackendError",
+    "VirtualClock",
     "__version__",
     "backend_names",
     "clear_backend_cache",

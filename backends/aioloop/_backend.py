@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol, final, runtime_checkable
 
 from ._errors import BackendLoopError
 
-__all__ = ["Backend", "BackendDriver", "LoopFactory"]
+__all__ = ["Backend", "BackendDriver", "LoopFactory", "VirtualClock"]
 
 if TYPE_CHECKING:
     import asyncio
@@ -27,6 +27,25 @@ class BackendDriver(Protocol):
     """
 
     def new_event_loop(self) -> asyncio.AbstractEventLoop: ...
+
+
+@runtime_checkable
+class VirtualClock(Protocol):
+    """An event loop on a virtual clock, as the ``virtual`` backend makes.
+
+    Its ``time()`` jumps to the next timer when nothing can run. With nothing
+    that could ever wake it (no timer, no I/O ready, no executor work), it
+    waits at most ``idle_limit`` real seconds (``None``: forever), then calls
+    the handler given to ``set_idle_handler()`` or, without one, raises
+    :class:`~aioloop.LoopIdleError` out of its run. ``idle_waiting`` is true
+    while it waits so: a thread that wakes it then (with
+    ``call_soon_threadsafe``) ends the wait and starts the limit again.
+    """
+
+    idle_limit: float | None
+    idle_waiting: bool
+
+    def set_idle_handler(self, handler: Callable[[], object] | None) -> None: ...
 
 
 @final

@@ -9,6 +9,7 @@ __all__ = [
     "BackendError",
     "BackendImportError",
     "BackendLoopError",
+    "LoopIdleError",
     "UnknownBackendError",
 ]
 
@@ -54,12 +55,51 @@ class BackendImportError(BackendError, ImportError):  # type: ignore[misc]
         self.target = target
         self.distribution = distribution
         package = f"package {distribution!r}" if distribution else "its package"
+        missing = _missing_dependency(cause, target)
+        if missing is not None:
+            advice = (
+                f"Install the package it needs: pip install "
+                f"{_pip_name(missing, distribution)}"
+            )
+        else:
+            advice = f"Fix or reinstall {package}"
         super().__init__(
             name,
             f"event loop backend {name!r} ({target}, from {package}) failed to "
-            f"load: {type(cause).__name__}: {cause}. Fix or reinstall {package}, "
+            f"load: {type(cause).__name__}: {cause}. {advice}, "
             f"or choose another backend.",
         )
+
+
+def _missing_dependency(cause: BaseException, target: str) -> str | None:
+    """The top-level module a driver imports that is not installed; ``None``
+    when the failure is another one, or the driver's own module is missing
+    (then its package is broken)."""
+    if not isinstance(cause, ModuleNotFoundError) or not cause.name:
+        return None
+    missing = cause.name.partition(".")[0]
+    own = target.partition(":")[0].partition(".")[0]
+    return None if missing == own else missing
+
+
+def _pip_name(module: str, distribution: str | None) -> str:
+    """What to ``pip install`` for ``module``: the requirement of the
+    backend's package that names it (``uvloop>=0.21`` -> ``uvloop``), else
+    the module's own name."""
+    if distribution:
+        import importlib.metadata
+        import re
+
+        try:
+            requirements = importlib.metadata.requires(distribution.split(" ")[0])
+        except importlib.metadata.PackageNotFoundError:
+            requirements = None
+        wanted = re.sub(r"[-_.]+", "-", module).lower()
+        for requirement in requirements or ():
+            match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+            if match and re.sub(r"[-_.]+", "-", match[1]).lower() == wanted:
+                return match[1]
+    return module
 
 
 @final
@@ -75,3 +115,21 @@ class BackendLoopError(BackendError, TypeError):
             f"instead of an asyncio.AbstractEventLoop; its new_event_loop() "
             f"(or the factory itself) must return a new event loop.",
         )
+
+
+@final
+class LoopIdleError(RuntimeError):
+    """A virtual-time loop waited ``idle_limit`` real seconds with nothing that
+    could ever wake it: no timer, no I/O ready, no executor work or subprocess
+    pending. Raised out of the loop's run when it has no idle handler."""
+
+    idle_limit: float
+
+    def __init__(self, idle_limit: float) -> None:
+        super().__init__(
+            f"the event loop was idle for {idle_limit:g} s of real time with "
+            f"nothing scheduled: no timer, no I/O ready, no executor work or "
+            f"subprocess pending, so nothing can wake it (an Event nobody sets, "
+            f"a future nobody resolves?)"
+        )
+        self.idle_limit = idle_limit

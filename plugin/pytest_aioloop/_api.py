@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Final, TypeVar, cast, overload
+from typing import Any, Final, Literal, TypeVar, cast, overload
 
 import pytest
 
@@ -42,7 +42,7 @@ def _mark(function: Any, loop_scope: LoopScope | None) -> None:
     setattr(target, FIXTURE_ATTR, loop_scope or _UNSET)
 
 
-def fixture_loop_scope(function: Any) -> LoopScope | bool | None:
+def fixture_loop_scope(function: Any) -> LoopScope | Literal[False] | None:
     """The loop scope given to :func:`fixture`; ``None`` if not given there;
     ``False`` if ``function`` was not made with :func:`fixture`.
 
@@ -52,7 +52,7 @@ def fixture_loop_scope(function: Any) -> LoopScope | bool | None:
     ``-p no:asyncio``, and their async fixtures must still run in strict mode.
     """
     target = getattr(function, "__func__", function)
-    value = getattr(target, FIXTURE_ATTR, False)
+    value: Any = getattr(target, FIXTURE_ATTR, False)
     if value is False:
         if getattr(target, _PYTEST_ASYNCIO_ATTR, False) is not True:
             return False

@@ -248,12 +248,25 @@ def awaited_by(future: asyncio.Future[Any]) -> Collection[asyncio.Future[Any]]:
 # -- loops ---------------------------------------------------------------------------
 
 
+def _own_shutdown(loop: asyncio.AbstractEventLoop) -> bool:
+    # A loop class (or instance) with its own shutdown steps gets them called,
+    # whatever the stdlib attributes say.
+    cls = type(loop)
+    base = asyncio.BaseEventLoop
+    return (
+        cls.shutdown_asyncgens is not base.shutdown_asyncgens
+        or cls.shutdown_default_executor is not base.shutdown_default_executor
+        or "shutdown_asyncgens" in vars(loop)
+        or "shutdown_default_executor" in vars(loop)
+    )
+
+
 def nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether a stdlib loop has no async generator left to close and no
     default executor to shut down, so ``Runner.close()``'s two loop runs
     would do nothing. Read from ``_asyncgens`` and ``_default_executor``
     (3.11+); other loops (uvloop) do not show it: ``False``."""
-    if not isinstance(loop, asyncio.BaseEventLoop):
+    if not isinstance(loop, asyncio.BaseEventLoop) or _own_shutdown(loop):
         return False
     asyncgens = getattr(loop, "_asyncgens", None)
     executor = getattr(loop, "_default_executor", True)

@@ -13,20 +13,23 @@ import pytest
 
 from . import _compat
 from ._asyncio_compat import policy_installed, running_loop
+from ._marker import leak_mode_of
 from ._plan import (
     BACKEND_FIXTURE,
     AsyncKind,
     BackendInUse,
     Plan,
-    RunBackends,
     plan_for,
 )
-from ._reports import Reporter
+from ._run import AioloopRun
 from ._runner import LoopRunner, RunFailed
-from ._scopes import LoopScopes, scope_node
-from ._settings import LOOP_SCOPES, Settings
+from ._scopes import scope_node
+from ._settings import LOOP_SCOPES, LoopScope
 
 __all__ = ["run_test", "setup_async_fixture"]
+
+#: The backend with virtual time (see aioloop's ``_virtual``).
+VIRTUAL: Final = "virtual"
 
 _SCOPE_RANK: Final[dict[str, int]] = {
     name: rank for rank, name in enumerate(LOOP_SCOPES)
@@ -40,6 +43,7 @@ def _run(
     context: contextvars.Context,
     timeout: float | None,
     label: str,
+    idle_limit: float | None = None,
     root: Any = None,
     policy: Any = None,
     name: str | None = None,
@@ -57,6 +61,7 @@ def _run(
     options: dict[str, Any] = {
         "context": context,
         "timeout": timeout,
+        "idle_limit": idle_limit,
         "label": label,
         "root": root,
         "name": name,
@@ -72,14 +77,7 @@ def _run(
     pytest.fail(message, pytrace=False)
 
 
-def run_test(
-    item: pytest.Function,
-    kind: AsyncKind,
-    settings: Settings,
-    run: RunBackends,
-    scopes: LoopScopes,
-    reporter: Reporter,
-) -> None:
+def run_test(item: pytest.Function, kind: AsyncKind, run: AioloopRun) -> None:
     """Run an async test function on its loop (the call phase)."""
     __tracebackhide__ = True
     if kind == "asyncgen":
@@ -89,9 +87,10 @@ def run_test(
             f"without yield).",
             pytrace=False,
         )
-    plan = plan_for(item, settings, run)
-    fresh = plan.node is item and scopes.get(item, plan.backend) is None
-    runner = scopes.runner(
+    plan = plan_for(item, run.settings, run.backends)
+    loops = run.loops
+    fresh = plan.node is item and loops.get(item, plan.backend) is None
+    runner = loops.runner(
         plan.node, plan.backend, debug=plan.debug, closed_by_caller=fresh
     )
     function = item.obj
@@ -100,6 +99,31 @@ def run_test(
     label = f"test {item.nodeid}"
     failed = False
     try:
+        if plan.idle_limit_marked and not runner.virtual:
+            pytest.fail(
+                f"{item.nodeid}: mark.asyncio idle_limit={plan.idle_limit:g} "
+                f"applies to a loop with virtual time only, and this test runs "
+                f"on backend {plan.backend.name!r}, whose loops have none. Run "
+                f"it on backend='virtual' or remove idle_limit.",
+                pytrace=False,
+            )
+        if (
+            VIRTUAL in run.settings.backends
+            and not runner.virtual
+            and run.backends.made_here(plan.backend)
+        ):
+            pytest.fail(
+                f"{item.nodeid}: the run asks for virtual time (backend "
+                f"{VIRTUAL!r} in --asyncio-backend or asyncio_backend), but this "
+                f"test's loop comes from the {plan.backend.target} "
+                f"({plan.backend.name!r}), which wins over the run's backends "
+                f"and makes loops without a virtual clock: the test would run "
+                f"in real time. Have it make virtual loops "
+                f"(aioloop.load_backend('virtual').new_event_loop), pin the test "
+                f"with mark.asyncio(backend='virtual'), or run it without "
+                f"{VIRTUAL!r}.",
+                pytrace=False,
+            )
         if kind == "hypothesis":
             _run_hypothesis(function, kwargs, runner, plan, label)
         else:
@@ -111,6 +135,7 @@ def run_test(
                 function(**kwargs),
                 context=contextvars.copy_context(),
                 timeout=plan.timeout,
+                idle_limit=plan.idle_limit,
                 policy=plan.policy,
                 label=label,
                 name=item.nodeid,
@@ -126,9 +151,9 @@ def run_test(
             if fresh:
                 # No fixture used this loop: close it now, so that what the
                 # test leaked or lost is one report, on its call.
-                scopes.close(item, plan.backend, also=problems)
+                loops.close(item, plan.backend, also=problems)
             elif problems:
-                reporter.handle(item.nodeid, problems)
+                run.reporter.handle(item.nodeid, problems, leak_mode_of(item))
         except pytest.fail.Exception:
             # The test's own failure comes first; its problems are still in
             # the summary (the reporter records them before failing).
@@ -149,6 +174,7 @@ def _run_hypothesis(
             inner(*args, **example_kwargs),
             context=contextvars.copy_context(),
             timeout=plan.timeout,
+            idle_limit=plan.idle_limit,
             policy=plan.policy,
             label=label,
             name=label.removeprefix("test "),
@@ -182,10 +208,8 @@ def _reset(tokens: list[Token[Any]]) -> None:
 def fixture_runner(
     fixturedef: pytest.FixtureDef[Any],
     request: pytest.FixtureRequest,
-    loop_scope: str,
-    settings: Settings,
-    run: RunBackends,
-    scopes: LoopScopes,
+    loop_scope: LoopScope,
+    run: AioloopRun,
     *,
     cached_per_backend: bool = True,
     in_use: BackendInUse | None = None,
@@ -197,16 +221,16 @@ def fixture_runner(
     test's async fixtures join that backend's wider fixtures.
     """
     item = _compat.requesting_item(request)
-    plan = plan_for(item, settings, run)
+    plan = plan_for(item, run.settings, run.backends)
     backend = plan.backend if in_use is None else in_use.backend
     if fixturedef.scope == "function" and loop_scope == "function":
         node = plan.node
     else:
-        node = scope_node(item, loop_scope, for_test=False)  # type: ignore[arg-type]
+        node = scope_node(item, loop_scope, for_test=False)
         if node is item:
             node = plan.node
-    debug = plan.debug if node is plan.node else settings.debug
-    runner = scopes.runner(node, backend, debug=debug)
+    debug = plan.debug if node is plan.node else run.settings.debug
+    runner = run.loops.runner(node, backend, debug=debug)
     if cached_per_backend and fixturedef.scope != "function":
         # Cached per backend: when the backend parameter changes, pytest must
         # tear this fixture down (in its loop) before setting it up again.
@@ -221,7 +245,7 @@ def fixture_runner(
     return runner, plan
 
 
-def check_loop_scope(fixturedef: pytest.FixtureDef[Any], loop_scope: str) -> None:
+def check_loop_scope(fixturedef: pytest.FixtureDef[Any], loop_scope: LoopScope) -> None:
     if _SCOPE_RANK.get(loop_scope, 0) < _SCOPE_RANK.get(fixturedef.scope, 0):
         pytest.fail(
             f"fixture {fixturedef.argname!r} has loop_scope={loop_scope!r}, narrower "
@@ -244,17 +268,13 @@ def setup_async_fixture(
     fixturedef: pytest.FixtureDef[Any],
     request: pytest.FixtureRequest,
     kind: str,
-    loop_scope: str,
-    settings: Settings,
-    run: RunBackends,
-    scopes: LoopScopes,
+    loop_scope: LoopScope,
+    run: AioloopRun,
     in_use: BackendInUse | None = None,
 ) -> Callable[..., Any]:
     """Return a sync stand-in for the async fixture function, bound to its loop."""
     check_loop_scope(fixturedef, loop_scope)
-    runner, plan = fixture_runner(
-        fixturedef, request, loop_scope, settings, run, scopes, in_use=in_use
-    )
+    runner, plan = fixture_runner(fixturedef, request, loop_scope, run, in_use=in_use)
     function = _compat.bound_fixture_function(fixturedef, request)
     name = fixturedef.argname
     runner.on_close(_compat.finish_later(fixturedef, request))
@@ -268,6 +288,7 @@ def setup_async_fixture(
             awaitable,
             context=context,
             timeout=plan.timeout,
+            idle_limit=plan.idle_limit,
             policy=plan.policy,
             label=f"{what} fixture {name!r}",
             root=root,

@@ -11,6 +11,7 @@ from aioloop import Backend
 
 from . import _compat
 from ._plan import BackendParam
+from ._run import note_backend_in_use, plan_of
 
 if TYPE_CHECKING:
     import socket
@@ -37,8 +38,6 @@ def _aioloop_backend(request: pytest.FixtureRequest) -> Backend:
     changes from one test to the next, tearing it down tears them down (in the
     old backend's loops) before they could be used again.
     """
-    from .plugin import note_backend_in_use, plan_of
-
     param = getattr(request, "param", None)
     if isinstance(param, BackendParam) and param.backend is not None:
         backend = param.backend
@@ -52,8 +51,6 @@ def _aioloop_backend(request: pytest.FixtureRequest) -> Backend:
 def _aioloop_chosen_in_error(request: pytest.FixtureRequest) -> None:
     """Requested only by a test whose marker or loop-factories hook is in error:
     fails the test's setup with that error."""
-    from .plugin import plan_of
-
     plan_of(request.node)
 
 

@@ -7,16 +7,18 @@ from typing import Final, final
 
 import pytest
 
-from ._settings import LOOP_SCOPES, LoopScope, parse_timeout
+from ._settings import LOOP_SCOPES, LeakMode, LoopScope, parse_seconds, parse_timeout
 
 __all__ = [
     "MARKER",
+    "NO_LIMIT",
     "MarkerError",
     "MarkerOptions",
     "cached_marker_options",
     "forget_parsed_marks",
     "has_mark",
     "is_marked",
+    "leak_mode_of",
     "marker_options",
     "marks_of",
 ]
@@ -26,6 +28,8 @@ _MARKERS: Final = (MARKER,)
 _KEYWORDS: Final = (
     "backend",
     "debug",
+    "idle_limit",
+    "leaks",
     "loop_factories",
     "loop_scope",
     "scope",
@@ -42,7 +46,15 @@ class MarkerOptions:
     """A test's merged marker keywords (not to be changed: shared by tests)."""
 
     # A plain class: a dataclass costs ~0.5 ms to define, at every start-up.
-    __slots__ = ("backends", "debug", "loop_factories", "loop_scope", "timeout")
+    __slots__ = (
+        "backends",
+        "debug",
+        "idle_limit",
+        "leaks",
+        "loop_factories",
+        "loop_scope",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -51,15 +63,27 @@ class MarkerOptions:
         loop_factories: tuple[str, ...] | None = None,
         timeout: float | None = None,
         debug: bool | None = None,
+        leaks: LeakMode | None = None,
+        idle_limit: float | None = None,
     ) -> None:
         self.loop_scope = loop_scope
         self.backends = backends
         self.loop_factories = loop_factories
         self.timeout = timeout
         self.debug = debug
+        #: Real seconds a virtual-time loop may wait with nothing that can
+        #: wake it (the ``virtual`` backend only).
+        self.idle_limit = idle_limit
+        #: What to do with this test's leaked tasks and lost exceptions
+        #: (``None``: the run's asyncio_leaks).
+        self.leaks = leaks
 
 
 NO_OPTIONS: Final = MarkerOptions()
+
+#: ``MarkerOptions.timeout`` of a marker that turns the limit off
+#: (``timeout=None`` or ``timeout=0``); ``None`` there: no timeout= given.
+NO_LIMIT: Final = 0.0
 
 
 def _names(value: object, keyword: str, where: str) -> tuple[str, ...]:
@@ -88,9 +112,24 @@ def _check(mark: pytest.Mark, where: str) -> None:
         )
     unknown = sorted(set(mark.kwargs) - set(_KEYWORDS))
     if unknown:
+        import difflib
+
+        guesses = {
+            name: close[0]
+            for name in unknown
+            if (close := difflib.get_close_matches(name, _KEYWORDS, n=1))
+        }
+        hint = ""
+        if len(unknown) == 1 and guesses:
+            hint = f" (did you mean {guesses[unknown[0]]!r}?)"
+        elif guesses:
+            pairs = ", ".join(
+                f"{close!r} for {name!r}" for name, close in guesses.items()
+            )
+            hint = f" (did you mean {pairs}?)"
         raise MarkerError(
             f"{where}: mark.asyncio got unknown keyword(s) "
-            f"{', '.join(map(repr, unknown))}; "
+            f"{', '.join(map(repr, unknown))}{hint}; "
             f"valid keywords: {', '.join(_KEYWORDS)}."
         )
     loop_scope = mark.kwargs.get("loop_scope")
@@ -173,7 +212,10 @@ def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
     factories: tuple[str, ...] | None = None
     timeout: float | None = None
     debug: bool | None = None
+    idle_limit: float | None = None
+    leaks: LeakMode | None = None
     seen_scope = seen_backend = seen_timeout = seen_debug = False
+    seen_idle = seen_leaks = False
     for mark in marks:
         _check(mark, where)
         kwargs = mark.kwargs
@@ -190,9 +232,18 @@ def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
                 factories = _names(kwargs["loop_factories"], "loop_factories", where)
         if not seen_timeout and "timeout" in kwargs:
             seen_timeout = True
-            if kwargs["timeout"] is not None:
+            try:
+                limit = parse_timeout(kwargs["timeout"], "mark.asyncio timeout=")
+            except ValueError as exc:
+                raise MarkerError(f"{where}: {exc}.") from None
+            timeout = NO_LIMIT if limit is None else limit
+        if not seen_idle and "idle_limit" in kwargs:
+            seen_idle = True
+            if kwargs["idle_limit"] is not None:
                 try:
-                    timeout = parse_timeout(kwargs["timeout"], "mark.asyncio timeout=")
+                    idle_limit = parse_seconds(
+                        kwargs["idle_limit"], "mark.asyncio idle_limit="
+                    )
                 except ValueError as exc:
                     raise MarkerError(f"{where}: {exc}.") from None
         if not seen_debug and "debug" in kwargs:
@@ -203,10 +254,43 @@ def marker_options(marks: Iterable[pytest.Mark], where: str) -> MarkerOptions:
                     f"got {kwargs['debug']!r}."
                 )
             debug = kwargs["debug"]
+        if not seen_leaks and "leaks" in kwargs:
+            seen_leaks = True
+            leaks = _leak_mode(kwargs["leaks"], where)
     if backends is not None and factories is not None:
         raise MarkerError(
             f"{where}: mark.asyncio got both backend= and loop_factories=; give one."
         )
-    if not (seen_scope or seen_backend or seen_timeout or seen_debug):
+    if not (
+        seen_scope
+        or seen_backend
+        or seen_timeout
+        or seen_debug
+        or seen_idle
+        or seen_leaks
+    ):
         return NO_OPTIONS
-    return MarkerOptions(loop_scope, backends, factories, timeout, debug)
+    return MarkerOptions(
+        loop_scope, backends, factories, timeout, debug, leaks, idle_limit
+    )
+
+
+def _leak_mode(value: object, where: str) -> LeakMode | None:
+    if value is None:
+        return None
+    valid = [mode.value for mode in LeakMode]
+    if not isinstance(value, str) or value not in valid:
+        raise MarkerError(
+            f"{where}: mark.asyncio leaks= must be one of {', '.join(valid)}, "
+            f"got {value!r}."
+        )
+    return LeakMode(value)
+
+
+def leak_mode_of(node: pytest.Item | pytest.Collector) -> LeakMode | None:
+    """The ``leaks=`` of ``node``'s marks (or a parent's); ``None`` when none
+    gives one, or the marks are misused (that error is the test's own)."""
+    try:
+        return cached_marker_options(marks_of(node), node).leaks
+    except MarkerError:
+        return None

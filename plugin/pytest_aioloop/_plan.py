@@ -15,6 +15,7 @@ from aioloop import Backend
 
 from . import _compat
 from ._marker import (
+    NO_LIMIT,
     MarkerError,
     MarkerOptions,
     cached_marker_options,
@@ -94,17 +95,25 @@ class BackendParam:
 
     # Plain classes here rather than dataclasses: a dataclass costs ~0.5 ms
     # to define, which every run pays at start-up.
-    __slots__ = ("backend", "error", "name")
+    __slots__ = ("backend", "error", "name", "skip_reason")
 
     def __init__(
-        self, name: str, backend: Backend | None, error: str | None = None
+        self,
+        name: str,
+        backend: Backend | None,
+        error: str | None = None,
+        *,
+        skip_reason: str | None = None,
     ) -> None:
         self.name = name
+        #: ``None`` when the test cannot run on this backend: see ``error``
+        #: (the test fails its setup) and ``skip_reason`` (it is skipped).
         self.backend = backend
         self.error = error
+        self.skip_reason = skip_reason
 
-    def _key(self) -> tuple[str, Backend | None, str | None]:
-        return (self.name, self.backend, self.error)
+    def _key(self) -> tuple[str, Backend | None, str | None, str | None]:
+        return (self.name, self.backend, self.error, self.skip_reason)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BackendParam):
@@ -177,6 +186,11 @@ class RunBackends:
             # ids in the key stay its objects' ids)
             self._made[key] = backend
         return backend
+
+    def made_here(self, backend: Backend) -> bool:
+        """Whether ``backend`` was made from a loop-factories hook's factory or
+        an event_loop_policy (not loaded by name)."""
+        return any(made is backend for made in self._made.values())
 
     def from_policy(self, policy: PolicyLike) -> Backend:
         return self.from_factory(
@@ -302,7 +316,7 @@ def _load(name: str, where: str) -> BackendParam:
             f"{', '.join(exc.installed) or 'none'}.",
         )
     except aioloop.BackendImportError as exc:
-        return BackendParam(name, None, f"skip: {exc}")
+        return BackendParam(name, None, skip_reason=str(exc))
 
 
 def backend_params(
@@ -331,8 +345,8 @@ def backend_params(
             else BackendParam(
                 name,
                 None,
-                f"skip: loop factory {name!r} is not offered by the loop factories "
-                f"hook; offered: {offered}.",
+                skip_reason=f"loop factory {name!r} is not offered by the loop "
+                f"factories hook; offered: {offered}.",
             )
             for name in options.loop_factories
         ]
@@ -352,7 +366,16 @@ def backend_params(
 class Plan:
     """Where and how a test runs (made once per test; not to be changed)."""
 
-    __slots__ = ("backend", "debug", "node", "policy", "scope", "timeout")
+    __slots__ = (
+        "backend",
+        "debug",
+        "idle_limit",
+        "idle_limit_marked",
+        "node",
+        "policy",
+        "scope",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -362,6 +385,8 @@ class Plan:
         timeout: float | None,
         debug: bool,
         policy: PolicyLike | None = None,
+        idle_limit: float | None = None,
+        idle_limit_marked: bool = False,
     ) -> None:
         self.node = node
         self.scope = scope
@@ -371,6 +396,10 @@ class Plan:
         #: An overridden event_loop_policy: installed as the global policy
         #: while the test and its fixtures run, as pytest-asyncio does.
         self.policy = policy
+        #: The virtual-time loop's idle limit (None: the loop's own), and
+        #: whether the test's marker set it (an error on another backend).
+        self.idle_limit = idle_limit
+        self.idle_limit_marked = idle_limit_marked
 
 
 PLAN_KEY: Final = pytest.StashKey[Plan]()
@@ -455,9 +484,21 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
         node=node,
         scope=scope,
         backend=backend,
-        timeout=options.timeout if options.timeout is not None else settings.timeout,
+        timeout=(
+            settings.timeout
+            if options.timeout is None
+            else None
+            if options.timeout == NO_LIMIT
+            else options.timeout
+        ),
         debug=options.debug if options.debug is not None else settings.debug,
         policy=policy,
+        idle_limit=(
+            options.idle_limit
+            if options.idle_limit is not None
+            else settings.idle_limit
+        ),
+        idle_limit_marked=options.idle_limit is not None,
     )
     item.stash[PLAN_KEY] = plan
     return plan

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import gc
+import re
 import sys
 import warnings
 from typing import TYPE_CHECKING, Final, final
@@ -12,9 +14,9 @@ import pytest
 from ._settings import LeakMode
 
 if TYPE_CHECKING:
-    from ._runner import LoopProblem
+    from ._runner import LoopProblem, ProblemKind
 
-__all__ = ["REPORTER_KEY", "AioloopLeakWarning", "Reporter"]
+__all__ = ["AioloopLeakWarning", "Reporter"]
 
 
 class AioloopLeakWarning(pytest.PytestWarning):
@@ -44,11 +46,20 @@ _KIND_TITLES: Final = {
     "leak": "leaked task",
     "exception": "lost exception",
     "close": "loop teardown",
+    "blocked": "blocked loop",
+}
+
+
+_KINDS: Final[dict[str, ProblemKind]] = {
+    "leak": "leak",
+    "exception": "exception",
+    "blocked": "blocked",
+    "close": "close",
 }
 
 
 def _title(problem: LoopProblem) -> str:
-    return _KIND_TITLES.get(problem.kind, problem.kind)
+    return _KIND_TITLES[problem.kind]
 
 
 def _indented(text: str, prefix: str = "    ") -> str:
@@ -88,8 +99,11 @@ class Reporter:
         #: summarised (no test phase is running to fail or warn on).
         self.outside_tests = False
 
-    def handle(self, where: str, problems: list[LoopProblem]) -> None:
-        """Record ``problems`` for ``where``; fail or warn as the mode says.
+    def handle(
+        self, where: str, problems: list[LoopProblem], mode: LeakMode | None = None
+    ) -> None:
+        """Record ``problems`` for ``where``; fail or warn as the mode says
+        (``mode``: the test's or scope's own, from ``mark.asyncio(leaks=)``).
 
         Call it while the test or scope phase they belong to is running, so
         that a failure or warning lands on it. Raises ``pytest.fail.Exception``
@@ -98,7 +112,11 @@ class Reporter:
         """
         if not problems:
             return
-        mode = self.mode
+        source = "--asyncio-leaks=fail"
+        if mode is None:
+            mode = self.mode
+        elif mode is not self.mode:
+            source = f"mark.asyncio(leaks={mode.value!r})"
         broken = [p for p in problems if p.kind == "close"]
         if mode is LeakMode.IGNORE:
             problems = broken
@@ -111,9 +129,7 @@ class Reporter:
             return
         if mode is LeakMode.FAIL:
             pytest.fail(
-                _failure_text(
-                    where, problems, "event loop problems (--asyncio-leaks=fail)"
-                ),
+                _failure_text(where, problems, f"event loop problems ({source})"),
                 pytrace=False,
             )
         if mode is LeakMode.WARN:
@@ -169,20 +185,69 @@ class Reporter:
         from ._runner import LoopProblem
 
         for item in data:
-            problem = LoopProblem(item["kind"], item["summary"], item["detail"])
+            kind = _KINDS.get(item["kind"])
+            if kind is None:
+                continue  # from a worker of another version: not ours to read
+            problem = LoopProblem(kind, item["summary"], item["detail"])
             self.entries.append(Entry(item["where"], problem))
 
     def summary_lines(self, verbose: bool) -> list[str]:
-        """The terminal summary: one line per problem, with its await stack or
-        traceback below it when ``verbose``."""
+        """The terminal summary: a line of totals, then one line per distinct
+        problem of a test or scope (identical ones merged, with a count), with
+        its await stack or traceback below it when ``verbose`` (a traceback
+        shown already is not repeated)."""
         self.collect_late()
-        lines: list[str] = []
+        if not self.entries:
+            return []
+        merged: dict[tuple[str, str, str], list[Entry]] = {}
         for entry in self.entries:
             problem = entry.problem
-            lines.append(f"{entry.where}: {_title(problem)}: {problem.summary}")
+            key = (entry.where, problem.kind, problem.summary)
+            merged.setdefault(key, []).append(entry)
+        lines = [_totals(self.entries)]
+        shown: set[str] = set()
+        for (where, _, summary), entries in merged.items():
+            problem = entries[0].problem
+            count = f" ({len(entries)} times)" if len(entries) > 1 else ""
+            lines.append(f"{where}: {_title(problem)}: {summary}{count}")
             if verbose and problem.detail:
-                lines.extend(_indented(problem.detail).splitlines())
+                same = _ADDRESSES.sub("", problem.detail)
+                if same in shown:
+                    lines.append("    (the same as above)")
+                else:
+                    shown.add(same)
+                    lines.extend(_indented(problem.detail).splitlines())
         return lines
 
 
-REPORTER_KEY: Final = pytest.StashKey[Reporter]()
+#: What differs between two reports of one problem: object addresses and
+#: asyncio's numbered task names.
+_ADDRESSES: Final = re.compile(r"0x[0-9a-fA-F]+|\bTask-\d+\b")
+
+_COUNTED: Final[tuple[tuple[ProblemKind, str, str], ...]] = (
+    ("leak", "leaked task", "leaked tasks"),
+    ("exception", "lost exception", "lost exceptions"),
+    ("blocked", "blocked loop", "blocked loops"),
+    ("close", "loop teardown failure", "loop teardown failures"),
+)
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _totals(entries: list[Entry]) -> str:
+    kinds = collections.Counter(entry.problem.kind for entry in entries)
+    counted = [
+        _plural(kinds[kind], one, many) for kind, one, many in _COUNTED if kinds[kind]
+    ]
+    wheres = {entry.where for entry in entries}
+    # a scope is "module tests/test_x.py", "class ...", "session"; a test its id
+    scopes = sum(1 for where in wheres if " " in where or where == "session")
+    tests = len(wheres) - scopes
+    places = [
+        _plural(n, one, many)
+        for n, one, many in ((tests, "test", "tests"), (scopes, "scope", "scopes"))
+        if n
+    ]
+    return f"{', '.join(counted)} in {' and '.join(places)}"

@@ -12,7 +12,10 @@ call on that loop: it runs as a task of its own, made in its context.
 What goes wrong on a loop is collected as :class:`LoopProblem` objects for the
 caller to report: tasks left pending, exceptions that reach the loop's
 exception handler, a loop that fails to close. A call with a time limit is
-cancelled when it expires (:class:`TimeoutExpired` carries the await stack).
+cancelled when it expires (:class:`TimeoutExpired` carries the await stack);
+the limit is counted in loop time, so on a virtual-time loop it is virtual
+too. A call on a virtual-time loop that waits with nothing that can wake it
+is cancelled after the loop's idle limit (:class:`LoopIdle`).
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ import traceback
 import weakref
 from collections.abc import Callable, Generator, Mapping
 from types import FrameType
-from typing import Any, Final, final
+from typing import Any, Final, Literal, final
 
-from aioloop import Backend
+from aioloop import Backend, VirtualClock
 
 from ._asyncio_compat import (
     awaited,
@@ -40,13 +43,17 @@ from ._asyncio_compat import (
     work_scheduled,
 )
 from ._stacks import describe_task, format_await_stack, format_handler_context
+from ._watchdog import Block, Watchdog
 
 __all__ = [
     "CANCEL_GRACE",
     "IDLE_WORKER_NAME",
+    "BlockedLoop",
+    "LoopIdle",
     "LoopProblem",
     "LoopRunner",
     "LoopStopped",
+    "ProblemKind",
     "RunFailed",
     "TimeoutExpired",
     "closed_loops_alive",
@@ -74,8 +81,20 @@ class TimeoutExpired(RunFailed):
 
 
 @final
+class LoopIdle(RunFailed):
+    """A call on a virtual-time loop waited with nothing that could wake it for
+    the loop's idle limit; the message carries the await stack."""
+
+
+@final
 class LoopStopped(RunFailed):
     """The loop was stopped (``loop.stop()``) before the call finished."""
+
+
+#: What a :class:`LoopProblem` is: a task left pending, an exception that
+#: reached the loop's exception handler, a loop blocked past asyncio's
+#: slow-callback limit (debug mode), or a failure while closing the loop.
+ProblemKind = Literal["leak", "exception", "blocked", "close"]
 
 
 @final
@@ -89,7 +108,7 @@ class LoopProblem:
 
     __slots__ = ("detail", "kind", "summary")
 
-    def __init__(self, kind: str, summary: str, detail: str = "") -> None:
+    def __init__(self, kind: ProblemKind, summary: str, detail: str = "") -> None:
         self.kind = kind
         self.summary = summary
         self.detail = detail
@@ -322,7 +341,16 @@ class _Job:
 class _Deadline:
     """The time limit of one call: cancel at expiry, give up after the grace."""
 
-    __slots__ = ("awaitable", "cancels", "expired", "handle", "job", "stack", "task")
+    __slots__ = (
+        "awaitable",
+        "cancels",
+        "expired",
+        "handle",
+        "idle_limit",
+        "job",
+        "stack",
+        "task",
+    )
 
     def __init__(
         self,
@@ -337,12 +365,35 @@ class _Deadline:
         self.cancels = 0
         self.expired = False
         self.stack = ""
-        assert job.timeout is not None
-        self.handle: asyncio.TimerHandle = loop.call_later(job.timeout, self._expire)
+        #: Set when the call was cancelled for idling, not for its timeout.
+        self.idle_limit: float | None = None
+        # Without a timeout (on a virtual-time loop), only idling ends it.
+        self.handle: asyncio.TimerHandle | None = (
+            None if job.timeout is None else loop.call_later(job.timeout, self._expire)
+        )
+
+    @property
+    def virtual(self) -> bool:
+        return isinstance(self.task.get_loop(), VirtualClock)
 
     def _cancel(self) -> None:
         self.cancels += 1
-        self.task.cancel(f"{self.job.label} timed out after {self.job.timeout:g} s")
+        if self.idle_limit is not None:
+            self.task.cancel(
+                f"{self.job.label} was idle for {self.idle_limit:g} s with nothing "
+                f"scheduled"
+            )
+        else:
+            self.task.cancel(f"{self.job.label} timed out after {self.job.timeout:g} s")
+
+    def idle(self, limit: float) -> None:
+        """The loop waited ``limit`` real seconds with nothing that can wake it."""
+        if self.expired:
+            return
+        if self.handle is not None:
+            self.handle.cancel()
+        self.idle_limit = limit
+        self._expire()
 
     def _expire(self) -> None:
         self.expired = True
@@ -361,13 +412,14 @@ class _Deadline:
         self._cancel()
 
     def finish(self) -> None:
-        self.handle.cancel()
+        if self.handle is not None:
+            self.handle.cancel()
         # Undo our cancellations: a later asyncio.timeout() in this task must
         # see only its own (Task.uncancel bookkeeping).
         for _ in range(self.cancels):
             self.task.uncancel()
 
-    def error(self) -> TimeoutExpired:
+    def error(self) -> TimeoutExpired | LoopIdle:
         job = self.job
         note = ""
         if self.cancels > 1:
@@ -375,10 +427,40 @@ class _Deadline:
                 f" and it caught the cancellation and went on; it was closed "
                 f"{CANCEL_GRACE:g} s later"
             )
+        if self.idle_limit is not None:
+            return LoopIdle(
+                f"{job.label} was idle: its event loop (virtual time) waited "
+                f"{self.idle_limit:g} s of real time with nothing scheduled (no "
+                f"timer, no I/O ready, no executor work or subprocess pending), "
+                f"so nothing could ever wake it{note}. It was awaiting:\n"
+                f"{self.stack}\n"
+                f"If it waits for something from outside the loop, raise the "
+                f"limit: mark.asyncio(idle_limit=SECONDS) or asyncio_idle_limit."
+            )
+        clock = " of loop time (virtual)" if self.virtual else ""
         return TimeoutExpired(
-            f"{job.label} timed out after {job.timeout:g} s{note}. "
+            f"{job.label} timed out after {job.timeout:g} s{clock}{note}. "
             f"At the timeout it was awaiting:\n{self.stack}"
         )
+
+
+@final
+class BlockedLoop(RunFailed):
+    """A call kept the loop from its selector for longer than its time limit;
+    the message carries the stack of the blocking call."""
+
+
+def _slow_callback_duration(loop: asyncio.AbstractEventLoop) -> float:
+    # asyncio's debug-mode threshold (uvloop has it too); 0.1 s by default.
+    value = getattr(loop, "slow_callback_duration", 0.1)
+    return value if isinstance(value, int | float) and value > 0 else 0.1
+
+
+def _start_watchdog(loop: asyncio.AbstractEventLoop, timeout: float | None) -> Watchdog:
+    threshold = timeout if timeout is not None else _slow_callback_duration(loop)
+    if timeout is not None and loop.get_debug():
+        threshold = min(threshold, _slow_callback_duration(loop))
+    return Watchdog(loop, threshold)
 
 
 # -- describing what a task or coroutine is waiting for --------------------------
@@ -391,19 +473,38 @@ class _Deadline:
 _SETTLE_PASSES: Final = 8
 
 
-async def _shut_down(loop: asyncio.AbstractEventLoop) -> None:
+async def _shut_down(
+    loop: asyncio.AbstractEventLoop, label: str, problems: list[LoopProblem]
+) -> None:
     # asyncio.Runner.close()'s two steps, in one loop run. Like it on 3.11,
     # this waits for the default executor's threads: a thread that never
-    # ends is not something a loop can stop. First, what is scheduled runs,
-    # as it does in Runner.close()'s passes of the loop: a transport that
-    # the test closed last closes its socket (else its ResourceWarning lands
-    # on whatever test collects it).
+    # ends is not something a loop can stop. An exception of either step is
+    # reported as a lost exception (asyncio.Runner would raise it from
+    # close()); the other step and the close still happen. First, what is
+    # scheduled runs, as it does in Runner.close()'s passes of the loop: a
+    # transport that the test closed last closes its socket (else its
+    # ResourceWarning lands on whatever test collects it).
     for _ in range(_SETTLE_PASSES):
         if not work_scheduled(loop):
             break
         await asyncio.sleep(0)
-    await loop.shutdown_asyncgens()
-    await loop.shutdown_default_executor()
+    steps = (
+        ("shutdown_asyncgens", loop.shutdown_asyncgens),
+        ("shutdown_default_executor", loop.shutdown_default_executor),
+    )
+    for name, step in steps:
+        try:
+            await step()
+        except Exception as exc:
+            problems.append(_shutdown_failed(name, label, exc))
+
+
+def _shutdown_failed(step: str, label: str, exc: BaseException) -> LoopProblem:
+    return LoopProblem(
+        "exception",
+        f"{step}() of the {label} event loop raised {type(exc).__name__}: {exc}",
+        "".join(traceback.format_exception(exc)).rstrip(),
+    )
 
 
 def _let_generators_close(
@@ -443,8 +544,11 @@ class LoopRunner:
     __slots__ = (
         "_abandoned",
         "_busy",
+        "_clock",
         "_closed",
         "_closing",
+        "_deadline",
+        "_default_idle_limit",
         "_finished",
         "_holds",
         "_jobs",
@@ -470,6 +574,15 @@ class LoopRunner:
         self._loop = backend.new_event_loop()
         self._loop.set_debug(debug)
         self._loop.set_exception_handler(self._on_loop_exception)
+        # A loop with virtual time: every call on it runs under a _Deadline,
+        # which the loop's idle handler expires.
+        clock = self._loop if isinstance(self._loop, VirtualClock) else None
+        self._clock: VirtualClock | None = clock
+        self._deadline: _Deadline | None = None
+        self._default_idle_limit: float | None = None
+        if clock is not None:
+            self._default_idle_limit = clock.idle_limit
+            clock.set_idle_handler(self._on_idle)
         self._jobs: collections.deque[_Job | None] = collections.deque()
         self._wake: asyncio.Future[None] | None = None
         self._on_close: list[Callable[[], object]] = []
@@ -507,6 +620,11 @@ class LoopRunner:
         return self._loop
 
     @property
+    def virtual(self) -> bool:
+        """Whether the loop has virtual time (see ``aioloop.VirtualClock``)."""
+        return self._clock is not None
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
@@ -520,6 +638,25 @@ class LoopRunner:
             summary, detail = format_handler_context(context)
             self.problems.append(LoopProblem("exception", summary, detail))
         _log_as_asyncio_does(loop, context)
+
+    def _on_idle(self) -> None:
+        clock = self._clock
+        assert clock is not None
+        limit = clock.idle_limit or 0.0
+        deadline = self._deadline
+        if deadline is not None:
+            deadline.idle(limit)
+            return
+        # Idle outside a call (closing: an async generator's clean-up waiting
+        # for something nobody sends): stop the loop rather than wait forever.
+        self.problems.append(
+            LoopProblem(
+                "close",
+                f"the {self.label} event loop (virtual time) was idle for "
+                f"{limit:g} s with nothing scheduled while closing; it was stopped",
+            )
+        )
+        self._loop.stop()
 
     def hold(self) -> None:
         """Keep the worker task alive after the next job, even once
@@ -579,7 +716,7 @@ class LoopRunner:
             assert me is not None
             me.set_name(job.name)
             try:
-                if job.timeout is None:
+                if job.timeout is None and self._clock is None:
                     job.result = await _InContext(job.coro, job.context)
                 else:
                     job.result = await self._run_with_deadline(job)
@@ -620,20 +757,16 @@ class LoopRunner:
                     return  # close() cancels and reports them first
         try:
             if not nothing_to_shut_down(loop) or work_scheduled(loop):
-                await _shut_down(loop)
+                await _shut_down(loop, self.label, self.problems)
         except asyncio.CancelledError:
             return  # Ctrl-C: close() does it all
-        except Exception as exc:
-            self.problems.append(
-                _close_failed(f"closing the {self.label} event loop", exc)
-            )
         self._finished = True
 
     async def _run_with_deadline(self, job: _Job) -> Any:
         awaitable = _InContext(job.coro, job.context)
         worker = self._worker
         assert worker is not None
-        deadline = _Deadline(job, awaitable, worker, self._loop)
+        deadline = self._deadline = _Deadline(job, awaitable, worker, self._loop)
         try:
             result = await awaitable
         except BaseException as exc:
@@ -641,6 +774,7 @@ class LoopRunner:
                 raise
             raise deadline.error() from exc
         finally:
+            self._deadline = None
             deadline.finish()
         if deadline.expired:
             raise deadline.error()  # it swallowed the cancellation and returned
@@ -652,6 +786,7 @@ class LoopRunner:
         *,
         context: contextvars.Context,
         timeout: float | None = None,
+        idle_limit: float | None = None,
         root: Any = None,
         label: str = "test",
         name: str | None = None,
@@ -663,9 +798,14 @@ class LoopRunner:
         do on the loop is done at the end of this call's loop run. ``name``:
         the worker task's name while it runs this call (default ``label``).
 
+        ``timeout`` is in loop time. ``idle_limit``: on a virtual-time loop,
+        the real seconds the call may wait with nothing that can wake it
+        (``None``: the loop's own default).
+
         Raises what the coroutine raised; :class:`TimeoutExpired` when
-        ``timeout`` expires; :class:`LoopStopped` when the loop is stopped
-        under it; ``KeyboardInterrupt`` after a Ctrl-C cancelled it.
+        ``timeout`` expires; :class:`LoopIdle` when the idle limit does;
+        :class:`LoopStopped` when the loop is stopped under it;
+        ``KeyboardInterrupt`` after a Ctrl-C cancelled it.
         """
         __tracebackhide__ = True
         if self._closed:
@@ -683,11 +823,17 @@ class LoopRunner:
         worker = self._worker
         self._finished = False
         waiter: asyncio.Future[Any]
+        clock = self._clock
+        if clock is not None:
+            clock.idle_limit = (
+                self._default_idle_limit if idle_limit is None else idle_limit
+            )
         if (
             not self.keep_worker
             and (worker is None or worker.done())
             and self._holds <= 0
             and timeout is None
+            and clock is None
             and not self._abandoned
         ):
             # The only call on a test's own loop (no fixture ran on it, none
@@ -714,6 +860,13 @@ class LoopRunner:
                 wake.set_result(None)
         interrupts = _interrupts
         interrupts.running = self
+        # Only a call with a limit, or on a loop in debug mode, is watched.
+        watchdog = (
+            None
+            if timeout is None and not loop.get_debug()
+            else _start_watchdog(loop, timeout)
+        )
+        blocks: list[Block] | None = None
         try:
             loop.run_until_complete(waiter)
         except RuntimeError as exc:
@@ -729,6 +882,8 @@ class LoopRunner:
             raise
         finally:
             interrupts.running = None
+            if watchdog is not None:
+                blocks = watchdog.stop()
         if interrupts.interrupted:
             interrupts.interrupted = False
             if self._worker is not None:
@@ -737,11 +892,44 @@ class LoopRunner:
         started_by = self._started_by
         if started_by is not None:
             self._note_started(started_by, label)
+        if blocks:
+            self._note_blocks(job, blocks, timeout)
         if job.error is not None:
             error = job.error
             job.error = None
             raise error
         return job.result
+
+    def _note_blocks(
+        self, job: _Job, blocks: list[Block], timeout: float | None
+    ) -> None:
+        # The longest block past the call's limit fails the call, unless the
+        # call failed on its own (its error comes first, with a note); shorter
+        # ones (debug mode: past slow_callback_duration) are reported.
+        longest = max(blocks, key=lambda b: b.seconds)
+        if timeout is not None and longest.seconds > timeout:
+            message = (
+                f"{job.label} blocked the event loop for {longest.seconds:.1f} s "
+                f"(limit {timeout:g} s) in:\n{longest.stack}"
+            )
+            error = job.error
+            if error is None or isinstance(error, TimeoutExpired | LoopStopped):
+                job.error = BlockedLoop(message)
+                job.error.__cause__ = error
+            else:
+                error.add_note(message)
+            return
+        slow = _slow_callback_duration(self._loop)
+        for block in blocks:
+            self.problems.append(
+                LoopProblem(
+                    "blocked",
+                    f"{block.seconds:.2f} s without returning to the loop in "
+                    f"{job.label}, at {block.where} (debug mode's "
+                    f"slow_callback_duration: {slow:g} s)",
+                    block.stack,
+                )
+            )
 
     def _note_started(
         self, started_by: weakref.WeakKeyDictionary[asyncio.Task[Any], str], label: str
@@ -898,7 +1086,7 @@ class LoopRunner:
             # What Runner.close() does, in one loop run instead of two (other
             # loops, uvloop, do not show whether there is anything to do).
             try:
-                loop.run_until_complete(_shut_down(loop))
+                loop.run_until_complete(_shut_down(loop, self.label, problems))
             finally:
                 loop.close()
 
@@ -909,8 +1097,12 @@ class LoopRunner:
         self._jobs.clear()
         self._wake = None
         self._on_close.clear()
+        self._deadline = None
         if self._started_by is not None:
             self._started_by.clear()
+        if self._clock is not None:
+            with contextlib.suppress(Exception):
+                self._clock.set_idle_handler(None)
         with contextlib.suppress(RuntimeError, TypeError):  # a loop that refuses
             self._loop.set_exception_handler(_late_handler(self.label))
         with contextlib.suppress(TypeError):  # a loop type without weakrefs

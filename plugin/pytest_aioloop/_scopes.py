@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, final
@@ -10,6 +11,7 @@ import pytest
 
 from aioloop import Backend, BackendLoopError
 
+from ._marker import leak_mode_of
 from ._reports import Reporter
 from ._settings import LoopScope
 
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
     from ._runner import LoopProblem, LoopRunner
 
-__all__ = ["SCOPES_KEY", "LoopScopes", "ScopeError", "ScopeNode", "scope_node"]
+__all__ = ["LoopRegistry", "ScopeError", "ScopeNode", "scope_node"]
 
 #: A node whose lifetime bounds a loop: the test itself, a class, module,
 #: package or the session.
@@ -68,7 +70,7 @@ def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> ScopeN
 
 
 @final
-class LoopScopes:
+class LoopRegistry:
     """Owns every open runner; a runner closes when its scope node is torn down."""
 
     __slots__ = ("_current", "_runners", "_unended", "debug", "reporter")
@@ -220,15 +222,26 @@ class LoopScopes:
         runner = self._runners.pop((node, backend), None)
         if runner is None:
             if also:
-                self.reporter.handle(_where(node), list(also))
+                self.reporter.handle(_where(node), list(also), leak_mode_of(node))
             return
         loop = runner.loop
-        problems = [*also, *runner.close()]
+        # Warnings raised while the loop closes (a transport uvloop frees
+        # unclosed) would point at the plugin's own close() call: they are
+        # told again, once the loop is closed, at the test or scope.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            closed = runner.close()
+        problems = [*also, *closed]
         if self._current is loop:
             newest = next(reversed(self._runners.values()), None)
             self._current = newest.loop if newest is not None else None
             _set_event_loop(self._current)
-        self.reporter.handle(_where(node), problems)
+        try:
+            if problems:
+                self.reporter.handle(_where(node), problems, leak_mode_of(node))
+        finally:
+            if caught:
+                _warn_again(caught, node, in_test=not self.reporter.outside_tests)
 
     def close_all(self) -> None:
         """Close every runner left (the end of the run), newest first; the
@@ -241,6 +254,45 @@ class LoopScopes:
                 first = first or exc
         if first is not None:
             raise first
+
+
+_PLUGIN_DIR: Final = os.path.dirname(__file__)
+
+
+def _warn_again(
+    caught: list[warnings.WarningMessage], node: ScopeNode, *, in_test: bool
+) -> None:
+    """Warn again what was caught while ``node``'s loop closed: a warning
+    that points into the plugin is put on the test (or the scope's file), and
+    says that it came while its loop was closing. A warning that a filter
+    makes an error fails the test phase running (``in_test``); after the
+    session (an interrupted run's scopes) it is only shown."""
+    path = str(getattr(node, "path", "") or "")
+    location = getattr(node, "location", None)
+    lineno = location[1] + 1 if isinstance(node, pytest.Item) and location else 1
+    for caught_warning in caught:
+        message: Warning | str = caught_warning.message
+        filename, line = caught_warning.filename, caught_warning.lineno
+        if path and filename.startswith(_PLUGIN_DIR):
+            category = caught_warning.category
+            message = category(
+                f"{message} (raised while the event loop of {_where(node)} was closing)"
+            )
+            filename, line = path, lineno
+        try:
+            warnings.warn_explicit(
+                message,
+                caught_warning.category,
+                filename,
+                line,
+                source=caught_warning.source,
+            )
+        except Warning as error:  # a filter turned it into an error
+            if not in_test:
+                continue  # no test phase to fail (it would crash pytest)
+            # stated plainly: a traceback would lead through the plugin
+            text = f"{type(error).__name__}: {error}"
+            raise pytest.fail.Exception(text, pytrace=False) from None
 
 
 def _where(node: ScopeNode) -> str:
@@ -269,6 +321,3 @@ def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     from ._asyncio_compat import set_current_loop
 
     set_current_loop(loop)
-
-
-SCOPES_KEY: Final = pytest.StashKey[LoopScopes]()

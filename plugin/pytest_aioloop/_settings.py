@@ -8,13 +8,14 @@ from typing import Final, Literal, final
 import pytest
 
 __all__ = [
+    "FIXTURE_SCOPE",
     "LOOP_SCOPES",
-    "SETTINGS_KEY",
     "LeakMode",
     "LoopScope",
     "Mode",
     "Settings",
     "add_options",
+    "loop_scope_of",
     "read_settings",
 ]
 
@@ -28,6 +29,17 @@ LOOP_SCOPES: Final[tuple[LoopScope, ...]] = (
     "session",
 )
 FIXTURE_SCOPE: Final = "fixture-scope"
+_AS_LOOP_SCOPE: Final[dict[str, LoopScope]] = {scope: scope for scope in LOOP_SCOPES}
+
+
+def loop_scope_of(
+    declared: LoopScope | None, settings: Settings, fixture_scope: str
+) -> LoopScope:
+    """A fixture's loop scope: declared, else the ini default, else its own
+    scope (pytest's five scope names are the five loop scopes)."""
+    return (
+        declared or settings.default_fixture_loop_scope or _AS_LOOP_SCOPE[fixture_scope]
+    )
 
 
 class Mode(enum.StrEnum):
@@ -53,6 +65,7 @@ class Settings:
         "debug",
         "default_fixture_loop_scope",
         "default_test_loop_scope",
+        "idle_limit",
         "leaks",
         "mode",
         "timeout",
@@ -69,6 +82,7 @@ class Settings:
         debug: bool,
         timeout: float | None,
         leaks: LeakMode,
+        idle_limit: float | None = None,
     ) -> None:
         self.mode = mode
         self.backends = backends
@@ -78,9 +92,9 @@ class Settings:
         self.debug = debug
         self.timeout = timeout
         self.leaks = leaks
-
-
-SETTINGS_KEY: Final = pytest.StashKey[Settings]()
+        #: Real seconds a virtual-time loop may wait with nothing that can
+        #: wake it; None: the loop's own default.
+        self.idle_limit = idle_limit
 
 
 def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
@@ -129,7 +143,16 @@ def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
         dest="asyncio_timeout",
         default=None,
         metavar="SECONDS",
-        help="fail an async test (or async fixture step) that runs longer than this.",
+        help="fail an async test (or async fixture step) that runs longer than this; "
+        "0 or none: no limit (turns off the ini asyncio_timeout for this run).",
+    )
+    group.addoption(
+        "--asyncio-idle-limit",
+        dest="asyncio_idle_limit",
+        default=None,
+        metavar="SECONDS",
+        help="on the virtual backend: fail an async test whose loop waits this "
+        "long in real time with nothing that can wake it (default: 5).",
     )
     group.addoption(
         "--asyncio-leaks",
@@ -161,7 +184,15 @@ def add_options(parser: pytest.Parser, *, with_shared: bool = True) -> None:
         "asyncio_debug", "run loops in asyncio debug mode", type="bool", default=False
     )
     parser.addini(
-        "asyncio_timeout", "default time limit of an async test, seconds", default=None
+        "asyncio_timeout",
+        "default time limit of an async test, seconds (0 or none: no limit)",
+        default=None,
+    )
+    parser.addini(
+        "asyncio_idle_limit",
+        "virtual backend: real seconds a loop may wait with nothing that can wake "
+        "it before its test fails (default: 5)",
+        default=None,
     )
     parser.addini(
         "asyncio_leaks",
@@ -191,18 +222,46 @@ def _scope(value: str, option: str, *, allow_fixture_scope: bool) -> LoopScope |
     return value
 
 
-def parse_timeout(value: object, where: str) -> float:
-    """A positive number of seconds, else ValueError naming ``where``."""
+#: The values of a timeout that mean "no limit" (case does not matter).
+NO_LIMIT_WORDS: Final = ("0", "none", "")
+
+
+def parse_timeout(value: object, where: str) -> float | None:
+    """A positive number of seconds; ``None`` for no limit (``None``, 0,
+    ``"0"``, ``"none"``, ``""``); else ValueError naming ``where``."""
+    if value is None or (
+        isinstance(value, str) and value.strip().lower() in NO_LIMIT_WORDS
+    ):
+        return None
+    problem = ValueError(
+        f"{where} must be a positive number of seconds, or 0 or none for no "
+        f"limit, got {value!r}"
+    )
     if isinstance(value, bool):
-        raise ValueError(f"{where} must be a positive number of seconds, got {value!r}")
+        raise problem
     try:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(
-            f"{where} must be a positive number of seconds, got {value!r}"
-        ) from None
+        raise problem from None
+    if seconds == 0:
+        return None
     if not seconds > 0 or seconds == float("inf"):
-        raise ValueError(f"{where} must be a positive number of seconds, got {value!r}")
+        raise problem
+    return seconds
+
+
+def parse_seconds(value: object, where: str) -> float:
+    """A positive number of seconds (no "none" here), else ValueError naming
+    ``where``."""
+    problem = ValueError(f"{where} must be a positive number of seconds, got {value!r}")
+    if isinstance(value, bool):
+        raise problem
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise problem from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise problem
     return seconds
 
 
@@ -267,11 +326,11 @@ def read_settings(config: pytest.Config) -> Settings:
     if raw_timeout is None:
         raw_timeout = config.getini("asyncio_timeout")
         option = "asyncio_timeout"
-    if raw_timeout not in (None, ""):
-        try:
-            timeout = parse_timeout(raw_timeout, option)
-        except ValueError as exc:
-            raise pytest.UsageError(f"{exc}.") from None
+    try:
+        timeout = parse_timeout(raw_timeout, option)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{exc}.") from None
+    idle_limit = _idle_limit(config)
 
     leaks_option = config.getoption("asyncio_leaks")
     leaks = leaks_option or config.getini("asyncio_leaks") or "report"
@@ -289,4 +348,21 @@ def read_settings(config: pytest.Config) -> Settings:
         debug=debug,
         timeout=timeout,
         leaks=LeakMode(leaks),
+        idle_limit=idle_limit,
     )
+
+
+def _idle_limit(config: pytest.Config) -> float | None:
+    """``--asyncio-idle-limit``, else the ini value: a positive number of
+    seconds, or None when neither is given."""
+    raw = config.getoption("asyncio_idle_limit")
+    option = "--asyncio-idle-limit"
+    if raw is None:
+        raw = config.getini("asyncio_idle_limit")
+        option = "asyncio_idle_limit"
+    if raw in (None, ""):
+        return None
+    try:
+        return parse_seconds(raw, option)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{exc}.") from None

@@ -20,7 +20,12 @@ from ._asyncio_compat import (
 )
 from ._asyncio_compat import waiting_on as _waiting_on
 
-__all__ = ["describe_task", "format_await_stack", "format_handler_context"]
+__all__ = [
+    "describe_task",
+    "format_await_stack",
+    "format_handler_context",
+    "user_frames",
+]
 
 #: Tasks shown at most below one await (a gather, a TaskGroup).
 _MAX_AWAITED: Final = 8
@@ -194,7 +199,7 @@ def _where_defined(coro: Any) -> str:
     return f" ({os.path.basename(code.co_filename)}:{code.co_firstlineno})"
 
 
-def _user_frames(frames: Iterable[Any]) -> list[Any]:
+def user_frames(frames: Iterable[Any]) -> list[Any]:
     """A creation traceback from asyncio debug mode without the frames of
     pytest, the plugin and the loop that lead to the test's own code."""
     frames = list(frames)
@@ -235,7 +240,7 @@ def describe_task(task: asyncio.Task[Any], started_by: str | None) -> tuple[str,
     detail = ["awaiting:", format_await_stack(task)]
     if source:
         detail.append("created at (asyncio debug mode):")
-        detail.append("".join(traceback.format_list(_user_frames(source))).rstrip())
+        detail.append("".join(traceback.format_list(user_frames(source))).rstrip())
     return summary, "\n".join(detail)
 
 
@@ -254,7 +259,7 @@ def format_handler_context(context: dict[str, Any]) -> tuple[str, str]:
         if frames:
             detail_parts.append(f"{title} (asyncio debug mode):")
             detail_parts.append(
-                "".join(traceback.format_list(_user_frames(frames))).rstrip()
+                "".join(traceback.format_list(user_frames(frames))).rstrip()
             )
     if isinstance(exception, BaseException):
         summary = f"{message}: {type(exception).__name__}: {exception}"

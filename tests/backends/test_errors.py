@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.metadata
 import logging
 import sys
 from collections.abc import Callable
@@ -106,8 +107,42 @@ def test_import_failure_names_backend_target_package_and_cause(
     assert str(error) == (
         "event loop backend 'broken' (broken_backend:new_event_loop, from package "
         "'broken-backend 0.3') failed to load: ModuleNotFoundError: No module named "
-        "'aioloop_missing_dependency_xyz'. Fix or reinstall package "
-        "'broken-backend 0.3', or choose another backend."
+        "'aioloop_missing_dependency_xyz'. Install the package it needs: pip "
+        "install aioloop_missing_dependency_xyz, or choose another backend."
+    )
+
+
+def test_a_driver_module_that_is_missing_says_to_reinstall_its_package(
+    install_backends: InstallBackends,
+) -> None:
+    install_backends(
+        {"gone": "no_such_driver_module_xyz:new_event_loop"},
+        {},
+        distribution="gone-backend",
+        version="1.2",
+    )
+
+    with pytest.raises(aioloop.BackendImportError) as info:
+        aioloop.load_backend("gone")
+
+    assert str(info.value).endswith(
+        "Fix or reinstall package 'gone-backend 1.2', or choose another backend."
+    )
+
+
+def test_a_missing_dependency_is_named_by_its_requirement() -> None:
+    # uvloop, built in and required by pytest-aioloop: the requirement's name
+    cause = ModuleNotFoundError("No module named 'uvloop'", name="uvloop")
+    version = importlib.metadata.version("pytest-aioloop")
+    error = aioloop.BackendImportError(
+        "uvloop", "aioloop._uvloop:UvloopBackend", f"pytest-aioloop {version}", cause
+    )
+
+    assert str(error) == (
+        "event loop backend 'uvloop' (aioloop._uvloop:UvloopBackend, from package "
+        f"'pytest-aioloop {version}') failed to load: ModuleNotFoundError: No "
+        "module named 'uvloop'. Install the package it needs: pip install uvloop, "
+        "or choose another backend."
     )
 
 

@@ -98,6 +98,6 @@ def test_pip_installed_third_party_backend_runs_a_coroutine(tmp_path: Path) -> N
     assert lines == [
         "TinyLoop",
         "tiny (tiny-aioloop-backend 0.1)",
-        "asyncio,tiny,uvloop",
+        "asyncio,tiny,uvloop,virtual",
         "False",
     ]

@@ -15,7 +15,9 @@ PUBLIC = {
     "BackendImportError",
     "BackendLoopError",
     "LoopFactory",
+    "LoopIdleError",
     "UnknownBackendError",
+    "VirtualClock",
     "__version__",
     "backend_names",
     "clear_backend_cache",
@@ -55,7 +57,7 @@ def test_errors_share_one_base_class() -> None:
 
 
 def test_builtin_drivers_satisfy_the_driver_protocol() -> None:
-    for name in ("asyncio", "uvloop"):
+    for name in ("asyncio", "uvloop", "virtual"):
         entry_point = next(
             ep for ep in importlib.metadata.entry_points(group=aioloop.GROUP, name=name)
         )

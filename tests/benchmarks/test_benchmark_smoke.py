@@ -148,3 +148,26 @@ def test_uvloop_ratio_targets_read_their_suite_and_the_reference_is_unjudged() -
     cells = [cell.strip() for cell in line.strip("|").split("|")]
     assert cells[1] == "—"  # no limit
     assert cells[-1] == "— / —"  # not judged
+
+
+VIRTUAL_TIME = SCRIPT.with_name("virtual_time.py")
+
+
+def test_virtual_time_benchmark_prints_and_saves_a_table(tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        str(VIRTUAL_TIME),
+        "--n=3",
+        "--files=2",
+        "--runs=1",
+        f"--results-dir={tmp_path}",
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "| sleep-1s | virtual | 3 |" in result.stdout
+    assert "| wait_for | virtual | 3 |" in result.stdout
+    saved = sorted(path.suffix for path in tmp_path.iterdir())
+    assert saved == [".json", ".md"]

@@ -705,13 +705,57 @@ def test_fixtures_a_plugin_made_with_pytest_asyncio_run_in_strict_mode(
         result.assert_outcomes(passed=1)
 
 
-def _guide_command() -> str:
-    """The import-replacing command of the migration guide, as printed there."""
+def _guide_commands() -> dict[str, str]:
+    """The import-replacing commands of the migration guide, as printed there:
+    ``"git"`` (tracked files) and ``"plain"`` (any folder)."""
     root = Path(__file__).parents[2]
+    found = {}
     for line in (root / "README.md").read_text().splitlines():
         if "xargs" in line and "pytest_asyncio" in line:
-            return line.strip()
-    pytest.fail("no import-replacing command found in README.md")
+            found["git" if line.strip().startswith("git ") else "plain"] = line.strip()
+    if set(found) != {"git", "plain"}:
+        pytest.fail(f"README.md: expected a git and a plain command, got {found}")
+    return found
+
+
+def _guide_command() -> str:
+    return _guide_commands()["plain"]
+
+
+@pytest.mark.parametrize("kind", ["git", "plain"])
+def test_the_guides_import_step_leaves_virtualenvs_alone(
+    tmp_path: Path, kind: str
+) -> None:
+    # A project with its own .venv (the set-up for pytest-aiohttp users, which
+    # keep pytest-asyncio installed) and a virtualenv under another name.
+    uses = "import pytest_asyncio\n\n\n@pytest_asyncio.fixture\nasync def f(): ...\n"
+    project = {
+        "conftest.py": "pytest_plugins = 'pytest_asyncio'\n",
+        "tests/test_it.py": uses,
+    }
+    installed = [
+        ".venv/lib/python3.11/site-packages/pytest_asyncio/plugin.py",
+        ".venv/lib/python3.11/site-packages/pytest_aiohttp/plugin.py",
+        "env/lib/python3.11/site-packages/pytest_asyncio/plugin.py",
+    ]
+    for name, text in project.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    for name in installed:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(uses)
+    if kind == "git":
+        subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+        subprocess.run(["git", "add", *project], cwd=tmp_path, check=True)
+    subprocess.run(["bash", "-c", _guide_commands()[kind]], cwd=tmp_path, check=True)
+    assert (tmp_path / "conftest.py").read_text() == (
+        "pytest_plugins = 'pytest_aioloop'\n"
+    )
+    assert (tmp_path / "tests/test_it.py").read_text() == uses.replace(
+        "pytest_asyncio", "pytest_aioloop"
+    )
+    for name in installed:
+        assert (tmp_path / name).read_text() == uses, name
 
 
 @skip_in_reference

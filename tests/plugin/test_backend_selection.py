@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+from collections.abc import Callable
 
 import pytest
 
@@ -511,18 +512,35 @@ def test_marker_backend_of_a_wrong_kind_errors_that_test(
 # --- the header and the listing -------------------------------------------------
 
 
-def test_header_names_mode_and_each_backend_with_its_version(
-    pytester: pytest.Pytester,
+DEFAULTS = "debug=False, default loop scope: fixtures=fixture-scope, tests=function, "
+
+
+def test_header_names_mode_debug_default_loop_scopes_and_backends(
+    pytester: pytest.Pytester, strict_ini: Callable[..., None]
 ) -> None:
     pytester.makepyfile("def test_nothing(): pass")
     python = f"CPython {platform.python_version()}"
     uv = f"uvloop {importlib.metadata.version('uvloop')}"
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(
+        [f"aioloop: mode=strict, {DEFAULTS}backends: asyncio ({python})"]
+    )
     result = pytester.runpytest("--asyncio-backend=asyncio,uvloop")
     result.stdout.fnmatch_lines(
-        [f"aioloop: mode=strict, backends: asyncio ({python}), {uv}"]
+        [f"aioloop: mode=strict, {DEFAULTS}backends: asyncio ({python}), {uv}"]
     )
-    result = pytester.runpytest("--asyncio-mode=auto")
-    result.stdout.fnmatch_lines([f"aioloop: mode=auto, backends: asyncio ({python})"])
+    strict_ini(
+        asyncio_default_fixture_loop_scope="module",
+        asyncio_default_test_loop_scope="session",
+        asyncio_timeout="30",
+    )
+    result = pytester.runpytest("--asyncio-mode=auto", "--asyncio-debug")
+    result.stdout.fnmatch_lines(
+        [
+            "aioloop: mode=auto, debug=True, default loop scope: fixtures=module, "
+            f"tests=session, timeout=30s, backends: asyncio ({python})"
+        ]
+    )
 
 
 def test_list_backends_shows_each_installed_and_exits_0(
@@ -653,6 +671,25 @@ def test_uvloop_that_cannot_load_is_a_usage_error_on_the_command_line(
         ]
     )
     assert "Traceback" not in result.stderr.str()
+
+
+def test_uvloop_that_is_not_installed_says_which_package_to_install(
+    pytester: pytest.Pytester,
+) -> None:
+    # a conftest hides uvloop, as when it is not installed
+    pytester.makeconftest("import sys\n\nsys.modules['uvloop'] = None\n")
+    pytester.makepyfile(test_it=TESTS)
+    result = pytester.runpytest_subprocess("--asyncio-backend=uvloop")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --asyncio-backend: event loop backend 'uvloop' "
+            "(aioloop._uvloop:UvloopBackend, from package 'pytest-aioloop *') "
+            "failed to load: ModuleNotFoundError: *uvloop*. Install the package "
+            "it needs: pip install uvloop, or choose another backend."
+        ]
+    )
+    result.stderr.no_fnmatch_line("*reinstall*")
 
 
 def test_uvloop_that_cannot_load_skips_tests_marked_for_it(

@@ -663,7 +663,7 @@ def test_sync_tests_stay_in_their_module_when_tests_are_grouped_by_backend(
 ) -> None:
     # Grouping by backend must not move a module's sync tests out of it (to
     # the end of the run), which would set its module fixtures up once more;
-    # parametrized ones too (found in gql's suite).
+    # parametrized ones too.
     pytester.makepyfile(
         test_mod="""
         import pytest
@@ -716,8 +716,7 @@ def test_a_sync_test_joins_the_wider_async_fixtures_of_the_backend_around_it(
 ) -> None:
     # A sync test has no backend parameter: asking for the backend fixture
     # from it tore down the session fixtures made for the tests before it,
-    # and its own session fixture then found its dependency gone (found in
-    # python-telegram-bot's suite).
+    # and its own session fixture then found its dependency gone.
     pytester.makeconftest(
         """
         import asyncio

@@ -7,6 +7,7 @@ misused marker fails only the test that carries it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -54,22 +55,26 @@ SCOPES = "function, class, module, package, session"
         (
             [],
             {"asyncio_timeout": "soon"},
-            "ERROR: asyncio_timeout must be a positive number of seconds, got 'soon'.",
+            "ERROR: asyncio_timeout must be a positive number of seconds, "
+            "or 0 or none for no limit, got 'soon'.",
         ),
         (
             [],
             {"asyncio_timeout": "-2"},
-            "ERROR: asyncio_timeout must be a positive number of seconds, got '-2'.",
+            "ERROR: asyncio_timeout must be a positive number of seconds, "
+            "or 0 or none for no limit, got '-2'.",
         ),
         (
-            ["--asyncio-timeout=0"],
+            ["--asyncio-timeout=-0.5"],
             {},
-            "ERROR: --asyncio-timeout must be a positive number of seconds, got '0'.",
+            "ERROR: --asyncio-timeout must be a positive number of seconds, "
+            "or 0 or none for no limit, got '-0.5'.",
         ),
         (
             ["--asyncio-timeout=inf"],
             {},
-            "ERROR: --asyncio-timeout must be a positive number of seconds, got 'inf'.",
+            "ERROR: --asyncio-timeout must be a positive number of seconds, "
+            "or 0 or none for no limit, got 'inf'.",
         ),
         (
             [],
@@ -135,6 +140,11 @@ def test_marker_misuse_fails_that_test_only_and_says_why(
             pass
 
 
+        @pytest.mark.asyncio(looop_scope="module", timout=1, zzz=0)
+        async def test_unknown_keywords():
+            pass
+
+
         @pytest.mark.asyncio(loop_scope="galaxy")
         async def test_bad_scope():
             pass
@@ -157,11 +167,6 @@ def test_marker_misuse_fails_that_test_only_and_says_why(
 
         @pytest.mark.asyncio(timeout=-1)
         async def test_negative_timeout():
-            pass
-
-
-        @pytest.mark.asyncio(timeout=0)
-        async def test_zero_timeout():
             pass
 
 
@@ -188,15 +193,20 @@ def test_marker_misuse_fails_that_test_only_and_says_why(
     outcomes = result.parseoutcomes()
     assert outcomes["passed"] == 2
     assert outcomes.get("failed", 0) + outcomes.get("errors", 0) == 10
-    keywords = "backend, debug, loop_factories, loop_scope, scope, timeout"
-    positive = "must be a positive number of seconds"
+    keywords = (
+        "backend, debug, idle_limit, leaks, loop_factories, loop_scope, scope, timeout"
+    )
+    positive = "must be a positive number of seconds, or 0 or none for no limit"
     result.stdout.fnmatch_lines_random(
         [
             "test_it.py::test_positional: mark.asyncio takes keyword arguments only, "
             "got positional ('module',) (did you mean loop_scope='module'?); "
             f"valid keywords: {keywords}.",
             "test_it.py::test_unknown_keyword: mark.asyncio got unknown keyword(s) "
-            f"'loop_scop'; valid keywords: {keywords}.",
+            f"'loop_scop' (did you mean 'loop_scope'?); valid keywords: {keywords}.",
+            "test_it.py::test_unknown_keywords: mark.asyncio got unknown keyword(s) "
+            "'looop_scope', 'timout', 'zzz' (did you mean 'loop_scope' for "
+            f"'looop_scope', 'timeout' for 'timout'?); valid keywords: {keywords}.",
             "test_it.py::test_bad_scope: mark.asyncio got an invalid loop scope "
             f"'galaxy'; valid scopes: {SCOPES}.",
             "test_it.py::test_class_scope_outside_a_class: loop_scope='class' needs a "
@@ -207,7 +217,6 @@ def test_marker_misuse_fails_that_test_only_and_says_why(
             "mark.asyncio; installed backends: asyncio, uvloop*",
             f"test_it.py::test_negative_timeout: mark.asyncio timeout= {positive}, "
             "got -1.",
-            f"test_it.py::test_zero_timeout: mark.asyncio timeout= {positive}, got 0.",
             f"test_it.py::test_text_timeout: mark.asyncio timeout= {positive}, "
             "got 'soon'.",
             f"test_it.py::test_bool_timeout: mark.asyncio timeout= {positive}, "
@@ -339,3 +348,126 @@ def test_a_loop_factories_hook_returning_a_bad_value_errors_its_tests(
             f"got {shown}.",
         ]
     )
+
+
+@pytest.mark.parametrize("backends", ["asyncio", "asyncio,uvloop"])
+def test_every_bad_marker_is_an_error_at_setup_where_the_test_was_collected(
+    pytester: pytest.Pytester, strict_ini: Ini, backends: str
+) -> None:
+    pytester.makepyfile(
+        test_it="""
+        import pytest
+
+
+        @pytest.mark.asyncio
+        async def test_first():
+            pass
+
+
+        @pytest.mark.asyncio(loop_scope="class")
+        async def test_class_scope_outside_a_class():
+            pass
+
+
+        @pytest.mark.asyncio(loop_scope="package")
+        async def test_package_scope_outside_a_package():
+            pass
+
+
+        @pytest.mark.asyncio(looop_scope="module")
+        async def test_unknown_keyword():
+            pass
+
+
+        @pytest.mark.asyncio(backend="nosuchloop")
+        async def test_unknown_backend():
+            pass
+
+
+        @pytest.mark.asyncio(timeout=-1)
+        async def test_bad_timeout():
+            pass
+
+
+        @pytest.mark.asyncio
+        async def test_last():
+            pass
+        """
+    )
+    result = pytester.runpytest("-v", f"--asyncio-backend={backends}")
+    several = "," in backends
+    result.assert_outcomes(passed=4 if several else 2, errors=5)
+    first = "[[]asyncio[]]" if several else ""
+    result.stdout.fnmatch_lines(
+        [
+            f"test_it.py::test_first{first} PASSED*",
+            "test_it.py::test_class_scope_outside_a_class ERROR*",
+            "test_it.py::test_package_scope_outside_a_package ERROR*",
+            "test_it.py::test_unknown_keyword ERROR*",
+            "test_it.py::test_unknown_backend ERROR*",
+            "test_it.py::test_bad_timeout ERROR*",
+            f"test_it.py::test_last{first} PASSED*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("FAILED *")
+
+
+def _install_fake_pytest_asyncio(path: Path, *, required_by: bool) -> None:
+    # A stand-in pytest-asyncio (its pytest11 entry point "asyncio") and, if
+    # asked, a plugin that requires it, as pytest-aiohttp does.
+    (path / "pytest_asyncio").mkdir()
+    (path / "pytest_asyncio" / "__init__.py").write_text("")
+    (path / "pytest_asyncio" / "plugin.py").write_text("")
+    info = path / "pytest_asyncio-1.5.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: pytest-asyncio\nVersion: 1.5.0\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[pytest11]\nasyncio = pytest_asyncio.plugin\n"
+    )
+    if required_by:
+        info = path / "pytest_aiohttp-1.1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: pytest-aiohttp\nVersion: 1.1.0\n"
+            "Requires-Dist: pytest>=6.1.0\nRequires-Dist: pytest-asyncio>=0.17.2\n"
+        )
+        info = path / "other_tool-2.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: other-tool\nVersion: 2.0\n"
+            'Requires-Dist: pytest-asyncio; extra == "testing"\n'
+        )
+
+
+@pytest.mark.parametrize("required_by", [True, False])
+def test_both_plugins_active_say_the_way_out_and_who_requires_pytest_asyncio(
+    pytester: pytest.Pytester, required_by: bool
+) -> None:
+    _install_fake_pytest_asyncio(pytester.path, required_by=required_by)
+    pytester.makepyfile(test_it="def test_sync():\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    both = (
+        "ERROR: pytest-asyncio and pytest-aioloop are both installed and active; "
+        "both claim the 'asyncio' marker. "
+    )
+    if required_by:
+        result.stderr.fnmatch_lines(
+            [
+                f"{both}pytest-asyncio is required by pytest-aiohttp 1.1.0: keep it "
+                "installed and disable it in your pytest configuration, addopts = "
+                "-p no:asyncio (in [pytest] or [tool.pytest.ini_options]); "
+                "pytest-aioloop then runs the async tests. For one run: "
+                "-p no:asyncio, or -p no:aioloop to use pytest-asyncio."
+            ]
+        )
+        result.stderr.no_fnmatch_line("*other-tool*")
+    else:
+        result.stderr.fnmatch_lines(
+            [f"{both}Remove pytest-asyncio (pip uninstall pytest-asyncio), *"]
+        )
+    # the way out works
+    pytester.makeini("[pytest]\naddopts = -p no:asyncio\n")
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)

@@ -503,7 +503,9 @@ def test_ctrl_c_cancels_the_running_test_stops_the_run_and_closes_loops(
     # cancelled inside its loop while it ran: its finally block could still
     # await, and ran before pytest reported the interrupt
     assert (pytester.path / "finally-ran").exists()
-    assert output.index("FINALLY-RAN") < output.index("! KeyboardInterrupt !"), output
+    assert output.index("FINALLY-RAN") < output.index("! KeyboardInterrupt"), output
+    # the interrupt names the test it cancelled
+    assert "KeyboardInterrupt: Ctrl-C cancelled test test_it.py::" in output, output
     # and its async fixture was torn down on the same loop after it
     assert (pytester.path / "fixture-closed").exists()
     assert open_loops(pytester) == 0

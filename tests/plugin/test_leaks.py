@@ -58,10 +58,11 @@ def test_leaked_task_is_cancelled_and_summarised_by_default(
     )
     assert "test_clean" not in result.stdout.str().split("leaked tasks and lost")[1]
     assert (pytester.path / "leaky.cancelled").exists()
-    # the entries start right under the section's header line
+    # the totals, then the entries, right under the section's header line
     lines = result.stdout.lines
     header = next(i for i, line in enumerate(lines) if "leaked tasks and lost" in line)
-    assert lines[header + 1].startswith("test_it.py::test_leaks: leaked task")
+    assert lines[header + 1] == "1 leaked task in 1 test"
+    assert lines[header + 2].startswith("test_it.py::test_leaks: leaked task")
 
 
 def test_verbose_summary_shows_what_the_task_was_awaiting(
@@ -749,3 +750,211 @@ async def test_both():
             "leaked task: task 'sleeper' running sleep*",
         ]
     )
+
+
+SHUTDOWN_RAISES = """
+import asyncio
+
+import pytest
+
+_kept = []
+
+
+async def generator():
+    try:
+        yield 1
+        yield 2
+    finally:
+        raise RuntimeError("aclose broke")
+
+
+@pytest.mark.asyncio
+async def test_generator_whose_aclose_raises():
+    agen = generator()
+    _kept.append(agen)  # still suspended when the loop shuts its generators down
+    await agen.__anext__()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_generator_on_a_module_loop():
+    agen = generator()
+    _kept.append(agen)
+    await agen.__anext__()
+
+
+@pytest.mark.asyncio
+async def test_broken_shutdown_asyncgens():
+    async def broken():
+        raise RuntimeError("shutdown_asyncgens broke")
+
+    asyncio.get_running_loop().shutdown_asyncgens = broken
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "uvloop"])
+def test_exceptions_while_generators_shut_down_are_reported_as_lost(
+    pytester: pytest.Pytester, strict_ini: Ini, backend: str
+) -> None:
+    pytester.makepyfile(test_it=SHUTDOWN_RAISES)
+    result = pytester.runpytest(f"--asyncio-backend={backend}")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_it.py::test_generator_whose_aclose_raises: lost exception: an error "
+            "occurred during closing of asynchronous generator *: "
+            "RuntimeError: aclose broke",
+            "module test_it.py: lost exception: an error occurred during closing of "
+            "asynchronous generator *: RuntimeError: aclose broke",
+            "test_it.py::test_broken_shutdown_asyncgens: lost exception: "
+            "shutdown_asyncgens() of the test_it.py::test_broken_shutdown_asyncgens "
+            "event loop raised RuntimeError: shutdown_asyncgens broke",
+        ]
+    )
+    failing = pytester.runpytest(f"--asyncio-backend={backend}", "--asyncio-leaks=fail")
+    failing.assert_outcomes(passed=1, failed=2, errors=1)
+
+
+LOSES_MANY = """
+import asyncio
+
+import pytest
+
+
+async def boom():
+    raise KeyError("lost")
+
+
+async def lose(count):
+    for _ in range(count):
+        asyncio.get_running_loop().create_task(boom())
+    await asyncio.sleep(0.01)
+
+
+@pytest.mark.asyncio
+async def test_loses_nine():
+    await lose(9)
+
+
+@pytest.mark.asyncio
+async def test_loses_one_and_leaks_one():
+    await lose(1)
+    asyncio.get_running_loop().create_task(asyncio.sleep(10), name="sleeper")
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_on_the_module_loop():
+    asyncio.get_running_loop().create_task(asyncio.sleep(10), name="module-sleeper")
+"""
+
+
+def test_identical_problems_are_merged_with_a_count_under_a_line_of_totals(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(test_it=LOSES_MANY)
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*= aioloop: leaked tasks and lost exceptions =*",
+            "2 leaked tasks, 10 lost exceptions in 2 tests and 1 scope",
+            "test_it.py::test_loses_nine: lost exception: Task exception was never "
+            "retrieved: KeyError: 'lost' (9 times)",
+            "    future: <Task finished *>",
+            "    Traceback (most recent call last):",
+            '      File "*test_it.py", line 7, in boom',
+        ]
+    )
+    # one traceback per distinct exception: the second test's is the same
+    result.stdout.fnmatch_lines(
+        [
+            "test_it.py::test_loses_one_and_leaks_one: lost exception: Task exception "
+            "was never retrieved: KeyError: 'lost'",
+            "    (the same as above)",
+        ]
+    )
+    assert result.stdout.str().count("Traceback (most recent call last)") == 1
+    assert result.stdout.str().count("(9 times)") == 1
+
+
+LEAKS_MARKED = """
+import asyncio
+
+import pytest
+
+
+async def boom():
+    raise KeyError("on purpose")
+
+
+async def lose():
+    asyncio.get_running_loop().create_task(boom())
+    await asyncio.sleep(0.01)
+
+
+@pytest.mark.asyncio(leaks="ignore")
+async def test_loses_on_purpose():
+    await lose()
+
+
+@pytest.mark.asyncio(leaks="ignore")
+class TestOnPurpose:
+    async def test_in_class(self):
+        await lose()
+
+    @pytest.mark.asyncio(leaks="fail")
+    async def test_closer_marker_wins(self):
+        await lose()
+
+
+@pytest.mark.asyncio(leaks="warn")
+async def test_warns():
+    await lose()
+
+
+@pytest.mark.asyncio
+async def test_run_mode():
+    await lose()
+
+
+@pytest.mark.asyncio(leaks="shout")
+async def test_bad_value():
+    pass
+"""
+
+
+def test_leaks_marker_keyword_sets_the_mode_of_a_test_or_class(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(test_it=LEAKS_MARKED)
+    # (filterwarnings = error: the warning of leaks="warn" fails its test)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=3, failed=2, errors=1)
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_it.py::TestOnPurpose::test_closer_marker_wins: event loop problems "
+            "(mark.asyncio(leaks='fail')):",
+            "*AioloopLeakWarning: test_it.py::test_warns: lost exception: *",
+            "test_it.py::test_bad_value: mark.asyncio leaks= must be one of report, "
+            "warn, fail, ignore, got 'shout'.",
+            "3 lost exceptions in 3 tests",
+            "test_it.py::test_run_mode: lost exception: *",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*test_loses_on_purpose: lost*")
+    result.stdout.no_fnmatch_line("*test_in_class: lost*")
+    # the module's own marker applies to its module loop
+    pytester.makepyfile(
+        test_module="""
+        import asyncio
+
+        import pytest
+
+        pytestmark = pytest.mark.asyncio(loop_scope="module", leaks="ignore")
+
+
+        async def test_leaves_a_task():
+            asyncio.get_running_loop().create_task(asyncio.sleep(10))
+        """
+    )
+    module = pytester.runpytest("test_module.py", "--asyncio-leaks=fail")
+    module.assert_outcomes(passed=1)

@@ -295,47 +295,6 @@ def test_a_fixture_that_closes_the_loop_is_told_and_the_next_test_is_fine(
     )
 
 
-def test_an_async_test_that_replaces_the_loop_is_told_and_it_is_restored(
-    pytester: pytest.Pytester, strict_ini: Ini
-) -> None:
-    pytester.makepyfile(current=CURRENT_LOOP)
-    pytester.makepyfile(
-        test_a="""
-        import asyncio
-
-        import pytest
-
-        from current import current_loop
-
-        SEEN = {}
-
-        @pytest.mark.asyncio(loop_scope="module")
-        async def test_replaces():
-            SEEN["loop"] = asyncio.get_running_loop()
-            SEEN["other"] = asyncio.new_event_loop()
-            asyncio.set_event_loop(SEEN["other"])
-
-        def test_sync_sees_the_module_loop_again():
-            SEEN["other"].close()
-            assert current_loop() is SEEN["loop"]
-
-        @pytest.mark.asyncio(loop_scope="module")
-        async def test_after():
-            assert asyncio.get_running_loop() is SEEN["loop"]
-        """
-    )
-    result = pytester.runpytest("-p", "no:randomly")
-    # a warning, raised by filterwarnings=error at the test's teardown
-    result.assert_outcomes(passed=3, errors=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*ERROR at teardown of test_replaces*",
-            "*::test_replaces replaced the current event loop*module test_a.py*"
-            "it was put back*",
-        ]
-    )
-
-
 def test_asyncio_run_in_a_sync_test_leaves_the_scope_loop_current(
     pytester: pytest.Pytester, strict_ini: Ini
 ) -> None:
@@ -367,30 +326,6 @@ def test_asyncio_run_in_a_sync_test_leaves_the_scope_loop_current(
         """
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=4)
-
-
-def test_a_test_that_stops_the_loop_fails_and_the_next_test_is_fine(
-    pytester: pytest.Pytester, strict_ini: Ini
-) -> None:
-    pytester.makepyfile(
-        """
-        import asyncio
-
-        import pytest
-
-        @pytest.mark.asyncio(loop_scope="module")
-        async def test_stops():
-            asyncio.get_running_loop().stop()
-            await asyncio.sleep(0.01)
-
-        @pytest.mark.asyncio(loop_scope="module")
-        async def test_after():
-            await asyncio.sleep(0)
-        """
-    )
-    result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*test_stops stopped the event loop*"])
 
 
 def test_an_async_test_cannot_close_its_running_loop_and_the_next_is_fine(

@@ -70,6 +70,44 @@ def test_strict_mode_leaves_plain_async_fixtures_alone(
     assert not (pytester.path / "ran-plain-fixture").exists()
 
 
+def test_a_plain_async_fixture_in_strict_mode_gets_a_hint_beside_pytests_error(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        async def plain():
+            return 1
+
+        @pytest.fixture
+        async def plain_generator():
+            yield 1
+
+        @pytest.mark.asyncio
+        async def test_marked(plain):
+            pass
+
+        def test_sync(plain_generator):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=2)
+    for test, fixture in (("test_marked", "plain"), ("test_sync", "plain_generator")):
+        result.stdout.fnmatch_lines(
+            [
+                f"*{test!r} requested an async fixture {fixture!r}*",
+                "*",
+                "pytest-aioloop: in strict mode (asyncio_mode = strict, the default) "
+                "only async fixtures made with @pytest_aioloop.fixture run; "
+                f"decorate {fixture!r} with @pytest_aioloop.fixture, or set "
+                "asyncio_mode = auto.",
+            ]
+        )
+
+
 def test_anyio_tests_and_fixtures_keep_working_beside_strict_mode(
     pytester: pytest.Pytester, strict_ini: Ini
 ) -> None:

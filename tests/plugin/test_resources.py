@@ -149,3 +149,57 @@ def test_5000_function_loops_leave_no_fds_threads_loops_or_resource_warnings(
         # the test's own function loop is made at its call, after setup
         assert sample["open_loops"] == 0
     assert took < 120
+
+
+UNCLOSED_TRANSPORT = """
+import asyncio
+
+import pytest
+
+
+@pytest.mark.asyncio
+async def test_leaves_a_connection_open():
+    server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    await asyncio.open_connection("127.0.0.1", port)
+    server.close()
+
+
+@pytest.mark.asyncio
+async def test_after():
+    pass
+"""
+
+
+@pytest.mark.parametrize("action", ["always", "error"])
+def test_resource_warnings_of_a_closing_loop_are_put_on_its_test(
+    pytester: pytest.Pytester, action: str
+) -> None:
+    # uvloop frees the unclosed transport, and warns, inside loop.close()
+    pytester.makepyfile(test_it=UNCLOSED_TRANSPORT)
+    result = pytester.runpytest(
+        "--asyncio-backend=uvloop", "-W", f"{action}::ResourceWarning"
+    )
+    warned = (
+        "*unclosed resource <TCPTransport *> (raised while the event loop of "
+        "test_it.py::test_leaves_a_connection_open was closing)"
+    )
+    if action == "always":
+        result.assert_outcomes(passed=2)
+        result.stdout.fnmatch_lines(
+            [
+                "test_it.py::test_leaves_a_connection_open",
+                f"  *test_it.py:6: ResourceWarning: {warned}",
+            ]
+        )
+    else:
+        # (asyncio's StreamWriter.__del__ may add an error of its own)
+        assert result.parseoutcomes()["failed"] == 1
+        result.stdout.fnmatch_lines(
+            [
+                "FAILED test_it.py::test_leaves_a_connection_open - Failed: "
+                "ResourceWarning: *"
+            ]
+        )
+        result.stdout.fnmatch_lines([f"ResourceWarning: {warned}"])
+    result.stdout.no_fnmatch_line("*_runner.py*")

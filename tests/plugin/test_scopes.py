@@ -74,7 +74,7 @@ def test_class_loop_is_shared_within_one_class_only(
         """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(passed=5, failed=1)
+    result.assert_outcomes(passed=5, errors=1)
     seen = loops()
     assert seen["A.one"] == seen["A.two"]
     assert seen["B.one"] == seen["B.two"]

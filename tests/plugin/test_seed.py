@@ -203,7 +203,7 @@ def test_seed_package_scope_without_init_file_is_an_error_of_those_tests(
         PACKAGE_FIRST.replace("from . import state\n", "")
     )
     result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*needs a regular package*__init__.py*"])
 
 
@@ -233,7 +233,7 @@ def test_seed_class_scope_outside_a_class_is_an_error(
         + "\n\ndef test_other():\n    pass\n"
     )
     result = pytester.runpytest()
-    result.assert_outcomes(failed=1, passed=1)
+    result.assert_outcomes(errors=1, passed=1)
     result.stdout.fnmatch_lines(
         ["*test_runs_in_asyncio_event_loop*loop_scope='class' needs a test inside*"]
     )

@@ -110,7 +110,7 @@ def test_pip_installed_doc_backend_runs_a_suite_by_name(tmp_path: Path) -> None:
     out = run(
         [python, "-m", "pytest", "-v", "-s", "--asyncio-backend=counting"], suite, env
     )
-    assert "aioloop: mode=strict, backends: counting (aioloop-counting 1.0)" in out
+    assert ", backends: counting (aioloop-counting 1.0)" in out
     assert "test_counting.py::test_runs_on_the_counting_loop BACKEND counting" in out
     assert "2 passed" in out
 
@@ -207,7 +207,7 @@ def test_plain_factory_backend_runs_tests_by_name(pytester: pytest.Pytester) -> 
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(
         [
-            "aioloop: mode=strict, backends: plain (tp-backends 1.0)",
+            "aioloop: mode=strict, * backends: plain (tp-backends 1.0)",
             "test_it.py::test_function_loop LOOP plain PlainLoop*",
             "test_it.py::test_module_loop LOOP plain PlainLoop*",
         ]
@@ -223,7 +223,10 @@ def test_third_party_backend_beside_a_built_in_one(pytester: pytest.Pytester) ->
     )
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(
-        ["aioloop: mode=strict, backends: asyncio (*), described 9.9 (a driver class)"]
+        [
+            "aioloop: mode=strict, * backends: asyncio (*), "
+            "described 9.9 (a driver class)"
+        ]
     )
     result.stdout.fnmatch_lines_random(
         [

@@ -281,7 +281,7 @@ def test_ini_timeout_applies_to_every_test_and_the_marker_wins(
             "*test_it.py::test_shorter_marker_limit timed out after 0.1 s*",
         ]
     )
-    result.stdout.fnmatch_lines(["aioloop: *(timeout=0.3s)"])
+    result.stdout.fnmatch_lines(["aioloop: *, timeout=0.3s, backends: *"])
 
 
 def test_command_line_timeout_wins_over_the_ini(
@@ -310,6 +310,82 @@ def test_command_line_timeout_wins_over_the_ini(
     assert time.monotonic() - started < 10
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*test_it.py::test_hangs timed out after 0.2 s*"])
+
+
+@pytest.mark.parametrize("off", ["0", "none", "None", ""])
+def test_a_zero_or_none_command_line_timeout_turns_the_ini_limit_off(
+    pytester: pytest.Pytester, strict_ini: Ini, off: str
+) -> None:
+    strict_ini(asyncio_timeout="0.1")
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+
+        import pytest
+
+
+        @pytest.mark.asyncio
+        async def test_longer_than_the_ini_limit():
+            await asyncio.sleep(0.3)
+
+
+        @pytest.mark.asyncio(timeout=0.1)
+        async def test_marker_limit_still_applies():
+            await asyncio.sleep(0.3)
+        """
+    )
+    result = pytester.runpytest(f"--asyncio-timeout={off}")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*test_marker_limit_still_applies timed out after 0.1 s*"]
+    )
+    result.stdout.no_fnmatch_line("aioloop: *timeout=*")
+
+
+def test_marker_timeout_none_or_zero_turns_the_run_limit_off_for_that_test(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    strict_ini(asyncio_timeout="0.1")
+    pytester.makepyfile(
+        test_it="""
+        import asyncio
+
+        import pytest
+
+
+        @pytest.mark.asyncio(timeout=None)
+        async def test_none():
+            await asyncio.sleep(0.3)
+
+
+        @pytest.mark.asyncio(timeout=0)
+        async def test_zero():
+            await asyncio.sleep(0.3)
+
+
+        @pytest.mark.asyncio
+        async def test_ini_limit():
+            await asyncio.sleep(0.3)
+
+
+        @pytest.mark.asyncio(timeout=None)
+        class TestOff:
+            async def test_in_class(self):
+                await asyncio.sleep(0.3)
+
+            @pytest.mark.asyncio(timeout=0.1)
+            async def test_closer_marker_wins(self):
+                await asyncio.sleep(0.3)
+        """
+    )
+    result = pytester.runpytest("--asyncio-timeout=0.1")
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*test_it.py::test_ini_limit timed out after 0.1 s*",
+            "*test_it.py::TestOff::test_closer_marker_wins timed out after 0.1 s*",
+        ]
+    )
 
 
 def test_hanging_fixture_setup_and_teardown_fail_naming_the_fixture(
