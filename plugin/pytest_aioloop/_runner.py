@@ -254,6 +254,7 @@ class _InContext:
         self.abandon = False
 
     def __await__(self) -> Generator[Any, Any, Any]:
+        __tracebackhide__ = True  # a failure's traceback starts at the test
         coro = self._coro
         run = self._context.run
         send = coro.send
@@ -684,6 +685,7 @@ class LoopRunner:
     # -- running ---------------------------------------------------------------
 
     async def _serve(self) -> None:
+        __tracebackhide__ = True
         jobs = self._jobs
         loop = self._loop
         me = asyncio.current_task()
@@ -734,6 +736,7 @@ class LoopRunner:
 
     async def _serve_one(self, job: _Job) -> None:
         # One call as a task of its own, in the call's context (see run()).
+        __tracebackhide__ = True
         self._busy = True
         try:
             job.result = await job.coro
@@ -763,6 +766,7 @@ class LoopRunner:
         self._finished = True
 
     async def _run_with_deadline(self, job: _Job) -> Any:
+        __tracebackhide__ = True
         awaitable = _InContext(job.coro, job.context)
         worker = self._worker
         assert worker is not None

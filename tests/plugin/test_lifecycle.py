@@ -789,3 +789,41 @@ def test_a_connection_closed_last_by_a_test_is_closed_on_both_ends_with_its_loop
     )
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("timeout", [None, 60])
+@pytest.mark.parametrize("loop_scope", ["function", "module"])
+def test_a_failure_in_a_fixture_or_test_shows_no_frame_of_the_plugin(
+    pytester: pytest.Pytester, loop_scope: str, timeout: int | None
+) -> None:
+    pytester.makepyfile(
+        test_a=f"""
+        import asyncio
+
+        import pytest
+        import pytest_aioloop
+
+        async def breaks(message):
+            raise ValueError(message)
+
+        @pytest_aioloop.fixture(loop_scope="{loop_scope}")
+        async def breaks_at_teardown():
+            yield
+            await asyncio.create_task(breaks("teardown broke"))
+
+        @pytest.mark.asyncio(loop_scope="{loop_scope}", timeout={timeout})
+        async def test_fails(breaks_at_teardown):
+            await asyncio.create_task(breaks("test failed"))
+
+        @pytest.mark.asyncio(loop_scope="{loop_scope}", timeout={timeout})
+        async def test_fails_alone():
+            await asyncio.create_task(breaks("test failed alone"))
+        """
+    )
+    # Each error comes from another task: it is delivered into the runner's
+    # frames, and so is in their traceback.
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=2, errors=1)
+    result.stdout.fnmatch_lines(["*teardown broke*", "*test failed*"])
+    result.stdout.no_fnmatch_line("*_runner.py*")
+    result.stdout.no_fnmatch_line("*LoopRunner*")
