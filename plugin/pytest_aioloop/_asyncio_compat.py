@@ -16,10 +16,12 @@ warn nothing and work on a Python whose ``asyncio`` has no policy API.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import selectors
 import sys
 import warnings
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any, Final, Protocol
 
 __all__ = [
@@ -286,13 +288,14 @@ def work_scheduled(loop: asyncio.AbstractEventLoop) -> bool:
     loop): ``False``."""
     if not isinstance(loop, asyncio.BaseEventLoop):
         return False
-    if getattr(loop, "_ready", None):
+    ready = getattr(loop, "_ready", None)
+    if isinstance(ready, collections.deque) and ready:
         return True
     selector = getattr(loop, "_selector", None)
-    if selector is None:
-        return False
+    if not isinstance(selector, selectors.BaseSelector):
+        return False  # none, or a test loop's stand-in (a Mock)
     watched = selector.get_map()
-    if watched is None:  # a closed selector
+    if not isinstance(watched, Mapping):  # None once the selector is closed
         return False
     wakeup = getattr(loop, "_ssock", None)
     own = 0 if wakeup is None or wakeup.fileno() not in watched else 1

@@ -827,3 +827,60 @@ def test_a_failure_in_a_fixture_or_test_shows_no_frame_of_the_plugin(
     result.stdout.fnmatch_lines(["*teardown broke*", "*test failed*"])
     result.stdout.no_fnmatch_line("*_runner.py*")
     result.stdout.no_fnmatch_line("*LoopRunner*")
+
+
+def test_a_loop_whose_selector_is_a_stand_in_closes_as_any_other(
+    pytester: pytest.Pytester,
+) -> None:
+    # Test loops that drive time by hand replace the selector with a mock;
+    # the plugin reads a loop's selector only when it is a real one.
+    pytester.makeconftest(
+        """
+        import asyncio
+        from unittest.mock import Mock
+
+        class StandIn:
+            def __init__(self, selector):
+                self._selector = selector
+
+            def __getattr__(self, name):
+                return getattr(self._selector, name)
+
+            def get_map(self):
+                return Mock()
+
+        def new_event_loop():
+            loop = asyncio.SelectorEventLoop()
+            loop._selector = StandIn(loop._selector)
+            return loop
+
+        def pytest_asyncio_loop_factories(config, item):
+            return {"stand-in": new_event_loop}
+        """
+    )
+    pytester.makepyfile(
+        test_a="""
+        import asyncio
+
+        import pytest
+        import pytest_aioloop
+
+        @pytest_aioloop.fixture
+        async def fixture():
+            yield
+
+        @pytest.mark.asyncio
+        async def test_alone():
+            await asyncio.sleep(0)
+
+        @pytest.mark.asyncio
+        async def test_with_a_fixture(fixture):
+            await asyncio.sleep(0)
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_on_the_module_loop():
+            await asyncio.sleep(0)
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
