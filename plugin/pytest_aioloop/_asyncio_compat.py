@@ -294,8 +294,9 @@ def work_scheduled(loop: asyncio.AbstractEventLoop) -> bool:
     selector = getattr(loop, "_selector", None)
     if not isinstance(selector, selectors.BaseSelector):
         return False  # none, or a test loop's stand-in (a Mock)
-    watched = selector.get_map()
-    if not isinstance(watched, Mapping):  # None once the selector is closed
+    # (typed as a Mapping, but None once the selector is closed)
+    watched: object = selector.get_map()
+    if not isinstance(watched, Mapping):
         return False
     wakeup = getattr(loop, "_ssock", None)
     own = 0 if wakeup is None or wakeup.fileno() not in watched else 1
