@@ -40,6 +40,7 @@ __all__ = [
     "running_loop",
     "set_current_loop",
     "source_traceback",
+    "task_group_tasks",
     "the_policy",
     "waiting_on",
     "work_scheduled",
@@ -221,6 +222,12 @@ def gather_children(future: object) -> list[asyncio.Future[Any]]:
     if isinstance(children, list):
         return [c for c in children if isinstance(c, asyncio.Future)]
     return []
+
+
+def task_group_tasks(group: asyncio.TaskGroup) -> Collection[asyncio.Task[Any]]:
+    """The tasks a ``TaskGroup`` still waits for (``_tasks``, 3.11+)."""
+    tasks = getattr(group, "_tasks", ())
+    return tasks if isinstance(tasks, Collection) else ()
 
 
 def source_traceback(task: asyncio.Future[Any]) -> Any:

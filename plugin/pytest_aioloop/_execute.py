@@ -21,8 +21,9 @@ from ._plan import (
     Plan,
     plan_for,
 )
+from ._problems import RunFailed
 from ._run import AioloopRun
-from ._runner import LoopRunner, RunFailed
+from ._runner import LoopRunner
 from ._scopes import scope_node
 from ._settings import LOOP_SCOPES, LoopScope
 

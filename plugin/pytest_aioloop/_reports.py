@@ -14,7 +14,7 @@ import pytest
 from ._settings import LeakMode
 
 if TYPE_CHECKING:
-    from ._runner import LoopProblem, ProblemKind
+    from ._problems import LoopProblem, ProblemKind
 
 __all__ = ["AioloopLeakWarning", "Reporter"]
 
@@ -154,15 +154,15 @@ class Reporter:
     def collect_late(self) -> None:
         """Take what reached a loop's exception handler after that loop closed
         (a task collected late whose exception was never retrieved)."""
-        runner = sys.modules.get(f"{__package__}._runner")
-        if runner is None:
+        problems = sys.modules.get(f"{__package__}._problems")
+        if problems is None:
             return  # no loop was ever made
-        if runner.closed_loops_alive():
+        if problems.closed_loops_alive():
             # Something still holds a closed loop: perhaps a task of it in a
             # reference cycle. Finalise such tasks now, while they can be
             # reported. (A full collection costs ~10 ms in a large run.)
             gc.collect()
-        late: list[tuple[str, LoopProblem]] = runner.take_late_problems()
+        late: list[tuple[str, LoopProblem]] = problems.take_late_problems()
         if self.mode is not LeakMode.IGNORE:
             self.entries.extend(Entry(where, problem) for where, problem in late)
 
@@ -182,7 +182,7 @@ class Reporter:
 
     def add_from_wire(self, data: list[dict[str, str]]) -> None:
         """Add entries made by :meth:`to_wire` in another process."""
-        from ._runner import LoopProblem
+        from ._problems import LoopProblem
 
         for item in data:
             kind = _KINDS.get(item["kind"])

@@ -18,7 +18,8 @@ from ._settings import LoopScope
 if TYPE_CHECKING:
     import asyncio
 
-    from ._runner import LoopProblem, LoopRunner
+    from ._problems import LoopProblem
+    from ._runner import LoopRunner
 
 __all__ = ["LoopRegistry", "ScopeError", "ScopeNode", "scope_node"]
 
@@ -125,7 +126,10 @@ class LoopRegistry:
 
         try:
             runner = LoopRunner(
-                backend, debug=self.debug if debug is None else debug, label=label
+                backend,
+                debug=self.debug if debug is None else debug,
+                label=label,
+                shared=not isinstance(node, pytest.Item),
             )
         except BackendLoopError as exc:
             # The message names the backend and what it returned; a traceback

@@ -160,9 +160,9 @@ def end_run(config: pytest.Config) -> None:
         run.loops.close_all()
     forget_parsed_marks()
     # The SIGINT handler the first loop of the run installed goes away with it.
-    runner_module = sys.modules.get(f"{__package__}._runner")
-    if runner_module is not None:
-        runner_module.restore_interrupt_handler()
+    interrupts = sys.modules.get(f"{__package__}._interrupts")
+    if interrupts is not None:
+        interrupts.restore_interrupt_handler()
 
 
 def header_lines(config: pytest.Config) -> list[str]:

@@ -17,6 +17,7 @@ from ._asyncio_compat import (
     awaited_by,
     gather_children,
     source_traceback,
+    task_group_tasks,
 )
 from ._asyncio_compat import waiting_on as _waiting_on
 
@@ -33,7 +34,7 @@ _ASYNCIO_DIR: Final = os.path.dirname(asyncio.__file__)
 #: The runner's frames sit between the loop and the test's own code.
 _PLUGIN_FILES: Final = frozenset(
     os.path.join(os.path.dirname(__file__), name)
-    for name in ("_runner.py", "_stacks.py")
+    for name in ("_runner.py", "_deadline.py", "_stacks.py")
 )
 
 
@@ -74,7 +75,7 @@ def _tasks_in(frame: FrameType) -> list[asyncio.Future[Any]]:
     found: list[asyncio.Future[Any]] = []
     for value in frame.f_locals.values():
         if isinstance(value, asyncio.TaskGroup):
-            value = getattr(value, "_tasks", ())
+            value = task_group_tasks(value)
         if isinstance(value, asyncio.Task):
             found.append(value)
         elif isinstance(value, list | tuple):
