@@ -52,7 +52,10 @@ class VirtualClock(Protocol):
 class Backend:
     """A loaded backend: makes event loops and checks that they are event loops.
 
-    ``new_event_loop`` fits ``asyncio.Runner(loop_factory=...)``.
+    Made by :func:`load_backend`. ``name`` is the backend's name (its entry
+    point's name) and ``target`` what the entry point points at
+    (``"package.module:attribute"``). ``new_event_loop`` fits
+    ``asyncio.Runner(loop_factory=...)``.
     """
 
     __slots__ = ("_describe", "_distribution", "_factory", "name", "target")

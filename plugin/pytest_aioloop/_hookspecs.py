@@ -26,7 +26,23 @@ class LoopFactoryHooks:
     def pytest_aioloop_loop_factories(
         self, config: pytest.Config, item: pytest.Item
     ) -> LoopFactories | None:
-        """pytest-aioloop's own name for the loop-factories hook."""
+        """Choose the event loops of the async test ``item``.
+
+        Return a mapping of names to loop factories (callables without
+        arguments that return a new event loop), or ``None`` to leave the
+        choice to the marker and the options. The names become the test's
+        backends: with several, the test runs once per name, and the name ends
+        its id; the marker keyword ``loop_factories=[...]`` picks some of
+        them. The first implementation that returns a mapping wins, and it
+        wins over ``--asyncio-backend`` and the ini value ``asyncio_backend``.
+        A factory made anew on each call at one place from the same objects
+        (a ``lambda``, a ``functools.partial``) counts as one, so wider loops
+        are shared. A return value that is not such a mapping is an error of
+        each async test's setup.
+
+        pytest-aioloop's own name for the hook; see
+        :func:`pytest_asyncio_loop_factories`.
+        """
         raise NotImplementedError
 
 
@@ -39,5 +55,9 @@ class PytestAsyncioHooks:
     def pytest_asyncio_loop_factories(
         self, config: pytest.Config, item: pytest.Item
     ) -> LoopFactories | None:
-        """pytest-asyncio's hook, with the same meaning."""
+        """pytest-asyncio's name for :func:`pytest_aioloop_loop_factories`.
+
+        Same arguments, same meaning: a conftest written for pytest-asyncio
+        keeps working unchanged.
+        """
         raise NotImplementedError

@@ -234,7 +234,9 @@ def test_subprocess_runs_in_real_time_within_a_timeout(
     (out, elapsed), _ = run(loop, main)
     assert out.strip() == b"done"
     # the clock waited in real time for the process, not jumped to the timeout
-    assert 0.2 <= elapsed < 5
+    # (not all of the child's 0.2 s: while the loop runs callbacks, which take
+    # no loop time, the child runs on; on a loaded machine that is a lot)
+    assert 0.05 <= elapsed < 5
 
 
 @pytest.mark.parametrize(

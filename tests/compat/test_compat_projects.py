@@ -707,14 +707,22 @@ def test_fixtures_a_plugin_made_with_pytest_asyncio_run_in_strict_mode(
 
 def _guide_commands() -> dict[str, str]:
     """The import-replacing commands of the migration guide, as printed there:
-    ``"git"`` (tracked files) and ``"plain"`` (any folder)."""
+    ``"git"`` (tracked files) and ``"plain"`` (any folder). The README's short
+    version may print them too: the same commands."""
     root = Path(__file__).parents[2]
-    found = {}
-    for line in (root / "README.md").read_text().splitlines():
-        if "xargs" in line and "pytest_asyncio" in line:
-            found["git" if line.strip().startswith("git ") else "plain"] = line.strip()
+    pages = {
+        page: {
+            "git" if line.strip().startswith("git ") else "plain": line.strip()
+            for line in (root / page).read_text(encoding="utf-8").splitlines()
+            if "xargs" in line and "pytest_asyncio" in line
+        }
+        for page in ("docs/how-to/migrate.md", "README.md")
+    }
+    found = pages["docs/how-to/migrate.md"]
     if set(found) != {"git", "plain"}:
-        pytest.fail(f"README.md: expected a git and a plain command, got {found}")
+        pytest.fail(f"the migration guide: expected a git and a plain command: {found}")
+    for kind, command in pages["README.md"].items():
+        assert command == found[kind], f"README.md's {kind} command differs"
     return found
 
 
