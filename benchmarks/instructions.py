@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import _envs
-from _suites import NO_BACKEND, SUITES_BY_NAME, Suite
+from _suites import ASYNC_BACKENDS, NO_BACKEND, SUITES_BY_NAME, Suite
 from _suites import generate as generate_suite
 from run import _child_env
 
@@ -49,7 +49,9 @@ DEFAULT_SUITES = (
     "loop-floor",
     "run-floor",
     "function",
+    "function-each",
     "module",
+    "module-each",
     "session",
     "asyncgen-fixture",
     "collect-async",
@@ -206,6 +208,27 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 for name in {SUITES_BY_NAME[n].floor for n in names}
             }
+            own_floor_names: set[str] = set()
+            for name in names:
+                own_floor = SUITES_BY_NAME[name].loop_floor
+                if own_floor is not None:
+                    own_floor_names.add(own_floor)
+            # Each async suite's own floor (a bare loop per test, or one kept
+            # loop), per backend, with no plugin installed.
+            loop_floors = {
+                (name, backend): pool.submit(
+                    _count,
+                    floor,
+                    SUITES_BY_NAME[name],
+                    backend,
+                    sizes,
+                    root / f"floor-{name}-{backend}",
+                    args.in_place,
+                )
+                for name in own_floor_names
+                for backend in ASYNC_BACKENDS
+                if backend in wanted_backends
+            }
             pending = []
             for name in names:
                 suite = SUITES_BY_NAME[name]
@@ -224,32 +247,51 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         for i in measured
                     ]
-                    pending.append((name, backend, floors[suite.floor], jobs))
+                    own = (
+                        loop_floors.get((suite.loop_floor, backend))
+                        if suite.loop_floor is not None
+                        else None
+                    )
+                    pending.append((name, backend, floors[suite.floor], own, jobs))
             rows = []
-            for name, backend, base_job, cell_jobs in pending:
+            for name, backend, base_job, own_job, cell_jobs in pending:
                 rows.append(
-                    (name, backend, base_job.result(), [c.result() for c in cell_jobs])
+                    (
+                        name,
+                        backend,
+                        base_job.result(),
+                        own_job.result() if own_job is not None else None,
+                        [c.result() for c in cell_jobs],
+                    )
                 )
                 print(f"  {name} / {backend} done", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    header = ["suite", "backend", "floor kI/test"]
+    header = ["suite", "backend", "floor kI/test", "own floor kI/test over floor"]
     for label in labels:
         header += [
             f"{label} kI/test over floor",
+            f"{label} ÷ own floor",
             f"{label} ≈ µs/test",
             f"{label} start-up ≈ ms",
         ]
     if len(labels) > 1:
         header.append(f"{labels[0]} ÷ {labels[1]} (over floor)")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, backend, base, cells in rows:
-        out = [name, backend, f"{base.per_test / 1e3:.0f}"]
+    for name, backend, base, own_count, cells in rows:
+        own_over = own_count.per_test - base.per_test if own_count is not None else None
+        out = [
+            name,
+            backend,
+            f"{base.per_test / 1e3:.0f}",
+            f"{own_over / 1e3:+.1f}" if own_over is not None else "-",
+        ]
         for cell in cells:
             over = cell.per_test - base.per_test
             out += [
                 f"{over / 1e3:+.1f}",
+                f"{over / own_over:.2f}x" if own_over else "-",
                 f"{over / rate:+.0f}",
                 f"{(cell.fixed - base.fixed) / rate / 1e3:+.1f}",
             ]

@@ -281,6 +281,8 @@ def nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
     executor = getattr(loop, "_default_executor", True)
     if asyncgens is None or executor is not None:
         return False
+    if not len(asyncgens):
+        return True  # (iterating a WeakSet costs several Python calls)
     # An async-generator fixture's generator stays registered until it is
     # dropped; once its teardown ran it to the end, there is nothing to close.
     return all(generator.ag_frame is None for generator in asyncgens)

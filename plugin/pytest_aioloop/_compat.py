@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from _pytest.fixtures import resolve_fixture_function
@@ -24,7 +24,21 @@ __all__ = [
     "params_only_per_test",
     "replace_fixture_function",
     "requesting_item",
+    "stash_get",
 ]
+
+
+_T = TypeVar("_T")
+
+
+def stash_get(stash: pytest.Stash, key: pytest.StashKey[_T]) -> _T | None:
+    # ``Stash.get`` is two Python calls (and ``typing.cast``) on a hit and
+    # raises and catches a KeyError on a miss; the per-test hooks read
+    # several keys of every test. ``_storage`` is the stash's dict (pytest
+    # 7.0 to 9.x).
+    storage: dict[Any, Any] = stash._storage
+    value: _T | None = storage.get(key)  # (no typing.cast call: a Python call)
+    return value
 
 
 def item_argnames(item: pytest.Function) -> Sequence[str]:

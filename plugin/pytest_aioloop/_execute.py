@@ -59,20 +59,29 @@ def _run(
             f"async code. Request it as an argument of the test or fixture instead.",
             pytrace=False,
         )
-    options: dict[str, Any] = {
-        "context": context,
-        "timeout": timeout,
-        "idle_limit": idle_limit,
-        "label": label,
-        "root": root,
-        "name": name,
-        "last": last,
-    }
     try:
         if policy is None:
-            return runner.run(coro, **options)
+            return runner.run(
+                coro,
+                context=context,
+                timeout=timeout,
+                idle_limit=idle_limit,
+                label=label,
+                root=root,
+                name=name,
+                last=last,
+            )
         with policy_installed(policy):
-            return runner.run(coro, **options)
+            return runner.run(
+                coro,
+                context=context,
+                timeout=timeout,
+                idle_limit=idle_limit,
+                label=label,
+                root=root,
+                name=name,
+                last=last,
+            )
     except RunFailed as exc:  # a timeout, a stopped loop: the message says it
         message = str(exc)
     pytest.fail(message, pytrace=False)

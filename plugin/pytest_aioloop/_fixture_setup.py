@@ -11,6 +11,8 @@ Errors of the test's marker or backend found here are left for the test.
 from __future__ import annotations
 
 import functools
+import importlib
+import sys
 from collections.abc import Generator
 from typing import Any, Final
 
@@ -31,6 +33,18 @@ from ._run import RUN_KEY, plan_of
 from ._settings import LOOP_SCOPES, LoopScope, Mode, loop_scope_of
 
 __all__ = ["async_fixture_setup", "before_sync_fixture", "fixture_kind"]
+
+_EXECUTE: Final = f"{__package__}._execute"
+
+
+def _execute() -> Any:
+    # The _execute module: asyncio, only once an async fixture runs. (Looked
+    # up in sys.modules: a relative import in a function resolves its package
+    # in Python code on every call.)
+    execute = sys.modules.get(_EXECUTE)
+    if execute is None:
+        execute = importlib.import_module(_EXECUTE)
+    return execute
 
 
 def fixture_kind(function: Any) -> str | None:
@@ -53,10 +67,8 @@ def _open_loop_of_sync_fixture(
     # left for the test (raised here, it would break pytest's fixture state).
     run = request.config.stash[RUN_KEY]
     loop_scope = loop_scope_of(declared, run.settings, fixturedef.scope)
-    from ._execute import fixture_runner
-
     try:
-        fixture_runner(
+        _execute().fixture_runner(
             fixturedef,
             request,
             loop_scope,
@@ -144,10 +156,8 @@ def async_fixture_setup(
             return (yield)  # anyio's or trio's fixture, whatever the plugin order
         declared = None
     loop_scope = loop_scope_of(declared, settings, fixturedef.scope)
-    from ._execute import setup_async_fixture  # asyncio, only when needed
-
     try:
-        stand_in = setup_async_fixture(
+        stand_in = _execute().setup_async_fixture(
             fixturedef,
             request,
             kind,

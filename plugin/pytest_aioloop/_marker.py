@@ -190,6 +190,13 @@ def cached_marker_options(
     """:func:`marker_options` of ``node``'s marks, read once per set of marks."""
     if not marks:
         return NO_OPTIONS
+    for mark in marks:
+        if mark.kwargs or mark.args:
+            break
+    else:
+        # Bare marks only (``@pytest.mark.asyncio`` on each test makes a new
+        # Mark object per test, so the cache below would miss every time).
+        return NO_OPTIONS
     key = tuple(map(id, marks))
     known = _parsed.get(key)
     if known is not None:

@@ -22,7 +22,7 @@ from ._marker import (
     has_mark,
     marks_of,
 )
-from ._scopes import ScopeError, ScopeNode, scope_node
+from ._scopes import ScopeError, ScopeNode, asyncio_compat, scope_node
 from ._settings import Settings
 
 if TYPE_CHECKING:
@@ -168,9 +168,7 @@ class RunBackends:
     def default_for_run(self) -> Backend:
         """The backend of a test nothing else chose one for."""
         if self.honour_global_policy:
-            from ._asyncio_compat import installed_policy  # imports asyncio
-
-            policy = installed_policy()
+            policy = asyncio_compat().installed_policy()
             if policy is not None:
                 return self.from_policy(policy)
         return self.default
@@ -254,7 +252,7 @@ def _hook_factories(
     # Which conftests apply depends on the folder: whether any implements a
     # loop-factories hook is the same for every test of one module or class.
     holder = item.parent if item.parent is not None else item
-    if holder.stash.get(_FACTORY_HOOKS_SEEN, True) is False:
+    if _compat.stash_get(holder.stash, _FACTORY_HOOKS_SEEN) is False:
         return None
     ihook = item.ihook
     hooks = [
@@ -294,7 +292,7 @@ def policy_overridden(item: pytest.Item) -> bool:
     fixture for ``item``. The answer is the same for the items of one module or
     class, so it is kept on that collector."""
     holder = item.parent if item.parent is not None else item
-    known = holder.stash.get(_POLICY_OVERRIDDEN, None)
+    known = _compat.stash_get(holder.stash, _POLICY_OVERRIDDEN)
     if known is not None:
         return known
     defs = _compat.fixturedefs_visible_to(item, POLICY_FIXTURE)
@@ -425,9 +423,7 @@ def backend_param(item: pytest.Item) -> BackendParam | None:
     param = callspec.params.get(BACKEND_FIXTURE) if callspec is not None else None
     if isinstance(param, BackendParam):
         return param
-    stash = item.stash
-    # (``in`` first: Stash.get raises and catches a KeyError on a miss)
-    return stash[SINGLE_BACKEND_KEY] if SINGLE_BACKEND_KEY in stash else None  # noqa: SIM401
+    return _compat.stash_get(item.stash, SINGLE_BACKEND_KEY)
 
 
 def options_for(item: pytest.Item) -> MarkerOptions:
@@ -440,8 +436,9 @@ def options_for(item: pytest.Item) -> MarkerOptions:
 
 def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
     """The loop plan of ``item``, made once (after collection hooks are done)."""
-    if PLAN_KEY in item.stash:
-        return item.stash[PLAN_KEY]
+    known = _compat.stash_get(item.stash, PLAN_KEY)
+    if known is not None:
+        return known
     options = options_for(item)
     scope = options.loop_scope or settings.default_test_loop_scope
     try:

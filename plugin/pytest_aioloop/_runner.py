@@ -110,7 +110,8 @@ class LoopRunner:
         # What asyncio.Runner(loop_factory=..., debug=...) would make; its
         # run() and close() are not used (see run() and close()).
         self._loop = backend.new_event_loop()
-        self._loop.set_debug(debug)
+        if debug or self._loop.get_debug():  # (one call fewer per loop)
+            self._loop.set_debug(debug)
         self._loop.set_exception_handler(self._on_loop_exception)
         # A loop with virtual time: every call on it runs under a Deadline,
         # which the loop's idle handler expires.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import pytest
 
@@ -21,7 +23,13 @@ if TYPE_CHECKING:
     from ._problems import LoopProblem
     from ._runner import LoopRunner
 
-__all__ = ["LoopRegistry", "ScopeError", "ScopeNode", "scope_node"]
+__all__ = [
+    "LoopRegistry",
+    "ScopeError",
+    "ScopeNode",
+    "asyncio_compat",
+    "scope_node",
+]
 
 #: A node whose lifetime bounds a loop: the test itself, a class, module,
 #: package or the session.
@@ -104,11 +112,12 @@ class LoopRegistry:
 
         A new runner closes when its scope node is torn down, unless
         ``closed_by_caller`` (a test's own loop that no fixture used: the
-        test closes it right after its call). ``end_later``: a test's own
-        loop made for its sync fixtures; its close is registered with the
-        first async fixture or the test's call that uses it (so that it
-        closes before the teardown of the sync fixtures set up before, as
-        pytest-asyncio's does), else at the end of the test's teardown.
+        test closes it right after its call, and it is not made current).
+        ``end_later``: a test's own loop made for its sync fixtures; its
+        close is registered with the first async fixture or the test's call
+        that uses it (so that it closes before the teardown of the sync
+        fixtures set up before, as pytest-asyncio's does), else at the end
+        of the test's teardown.
         """
         key = (node, backend)
         runner = self._runners.get(key)
@@ -122,10 +131,12 @@ class LoopRegistry:
             # A test closed this loop: report it on that scope, serve a new one.
             self.close(node, backend)
         label = _where(node)
-        from ._runner import LoopRunner  # asyncio, only once a loop is needed
-
+        runner_module = sys.modules.get(_RUNNER)
+        if runner_module is None:
+            # asyncio, only once a loop is needed
+            runner_module = importlib.import_module(_RUNNER)
         try:
-            runner = LoopRunner(
+            new_runner: LoopRunner = runner_module.LoopRunner(
                 backend,
                 debug=self.debug if debug is None else debug,
                 label=label,
@@ -135,12 +146,16 @@ class LoopRegistry:
             # The message names the backend and what it returned; a traceback
             # through the plugin would only hide it.
             raise pytest.fail.Exception(str(exc), pytrace=False) from None
-        self._runners[key] = runner
+        runner = self._runners[key] = new_runner
         if end_later:
             self._unended.add(key)
         elif not closed_by_caller:
             node.addfinalizer(lambda: self._end(node, backend))
-        self.make_current(runner)
+        if not closed_by_caller:
+            # A test's own loop that no fixture used runs only the test's
+            # coroutine, where asyncio gives the running loop: it is not made
+            # current (two policy calls per test saved).
+            self.make_current(runner)
         return runner
 
     def _end(self, node: ScopeNode, backend: Backend) -> None:
@@ -316,12 +331,24 @@ def _closed_message(nodeid: str, label: str) -> str:
 
 
 def _get_event_loop() -> asyncio.AbstractEventLoop | None:
-    from ._asyncio_compat import current_loop  # imports asyncio: when needed
-
-    return current_loop()
+    loop: asyncio.AbstractEventLoop | None = asyncio_compat().current_loop()
+    return loop
 
 
 def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
-    from ._asyncio_compat import set_current_loop
+    asyncio_compat().set_current_loop(loop)
 
-    set_current_loop(loop)
+
+_COMPAT: Final = f"{__package__}._asyncio_compat"
+_RUNNER: Final = f"{__package__}._runner"
+
+
+def asyncio_compat() -> Any:
+    """The ``_asyncio_compat`` module, imported on first use (it imports
+    asyncio, so only once a loop is needed). Looked up in sys.modules: a
+    relative import inside a function resolves its package in Python code on
+    every call, several times per test."""
+    module = sys.modules.get(_COMPAT)
+    if module is None:
+        module = importlib.import_module(_COMPAT)
+    return module

@@ -22,6 +22,7 @@ from typing import Any, Final
 
 import pytest
 
+from . import _compat
 from ._api import ASYNC_TEST_KEY
 from ._collection import note_collected, parametrize
 from ._fixture_setup import async_fixture_setup, before_sync_fixture, fixture_kind
@@ -137,10 +138,8 @@ def pytest_collection_modifyitems(
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    # (``in`` first: Stash.get raises and catches a KeyError on a miss, and
-    # most tests of a run miss here and below.)
-    stash = pyfuncitem.stash
-    kind = stash[ASYNC_TEST_KEY] if ASYNC_TEST_KEY in stash else None  # noqa: SIM401
+    # (most tests of a run miss here and below)
+    kind = _compat.stash_get(pyfuncitem.stash, ASYNC_TEST_KEY)
     if kind is None:
         # Not an async test of ours at collection; it may have been marked
         # since.
@@ -161,7 +160,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         # asyncio, only once an async test runs. (Looked up each time rather
         # than kept: pytester's in-process runs drop the modules they import.)
         execute = importlib.import_module(_EXECUTE)
-    execute.run_test(pyfuncitem, kind, pyfuncitem.config.stash[RUN_KEY])
+    run = _compat.stash_get(pyfuncitem.config.stash, RUN_KEY)
+    assert run is not None
+    execute.run_test(pyfuncitem, kind, run)
     return True
 
 
@@ -171,7 +172,7 @@ _EXECUTE: Final = f"{__package__}._execute"
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     # After the test's own teardown: a loop it closed or replaced is told of.
-    run = item.config.stash.get(RUN_KEY, None)
+    run = _compat.stash_get(item.config.stash, RUN_KEY)
     if run is not None:
         run.loops.check_after_test(item)
         if run.grouping.mixed and nextitem is not None:
