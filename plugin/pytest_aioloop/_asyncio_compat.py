@@ -16,10 +16,12 @@ warn nothing and work on a Python whose ``asyncio`` has no policy API.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import selectors
 import sys
 import warnings
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any, Final, Protocol
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "task_group_tasks",
     "the_policy",
     "waiting_on",
+    "work_scheduled",
 ]
 
 
@@ -283,3 +286,27 @@ def nothing_to_shut_down(loop: asyncio.AbstractEventLoop) -> bool:
     # An async-generator fixture's generator stays registered until it is
     # dropped; once its teardown ran it to the end, there is nothing to close.
     return all(generator.ag_frame is None for generator in asyncgens)
+
+
+def work_scheduled(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether a stdlib loop has a callback ready to run (a closed transport's
+    ``connection_lost``) or watches a file descriptor other than its own
+    wake-up socket (a transport or server still open), so that one more pass
+    of the loop may finish something. Read from ``_ready``, ``_selector`` and
+    ``_ssock`` (3.11+); a loop that does not show them (uvloop, the proactor
+    loop): ``False``."""
+    if not isinstance(loop, asyncio.BaseEventLoop):
+        return False
+    ready = getattr(loop, "_ready", None)
+    if isinstance(ready, collections.deque) and ready:
+        return True
+    selector = getattr(loop, "_selector", None)
+    if not isinstance(selector, selectors.BaseSelector):
+        return False  # none, or a test loop's stand-in (a Mock)
+    # (typed as a Mapping, but None once the selector is closed)
+    watched: object = selector.get_map()
+    if not isinstance(watched, Mapping):
+        return False
+    wakeup = getattr(loop, "_ssock", None)
+    own = 0 if wakeup is None or wakeup.fileno() not in watched else 1
+    return len(watched) > own

@@ -58,30 +58,41 @@ class InContext:
         self.abandon = False
 
     def __await__(self) -> Generator[Any, Any, Any]:
+        __tracebackhide__ = True  # a failure's traceback starts at the test
         coro = self._coro
         run = self._context.run
         send = coro.send
         value: Any = None
+        yielded: Any = None
         error: BaseException | None = None
-        while True:
-            try:
-                if error is None:
-                    yielded = run(send, value)
-                else:
-                    yielded = run(coro.throw, error)
-                    error = None
-            except StopIteration as stop:
-                return stop.value
-            except StopAsyncIteration:
-                raise
-            try:
-                value = yield yielded
-            except BaseException as exc:  # delivered into the coroutine
-                if self.abandon:
-                    run(force_close, coro)
+        try:
+            while True:
+                try:
+                    if error is None:
+                        yielded = run(send, value)
+                    else:
+                        yielded = run(coro.throw, error)
+                        error = None
+                except StopIteration as stop:
+                    return stop.value
+                except StopAsyncIteration:
                     raise
-                error = exc
-                value = None
+                try:
+                    value = yield yielded
+                except BaseException as exc:  # delivered into the coroutine
+                    if self.abandon:
+                        run(force_close, coro)
+                        raise
+                    error = exc
+                    value = None
+        finally:
+            # An exception delivered here has this frame in its traceback,
+            # and a frame kept by a traceback keeps its locals: the exception
+            # (or the future that holds it) would be in a reference cycle
+            # with it, and everything the test's frames refer to would wait
+            # for the garbage collector instead of being freed when the test
+            # ends (a socket's ResourceWarning would land on a later test).
+            value = yielded = error = None
 
 
 def force_close(coro: Any) -> None:

@@ -30,7 +30,12 @@ from typing import Any, Final, final
 
 from aioloop import Backend, VirtualClock
 
-from ._asyncio_compat import awaited, no_task_but, nothing_to_shut_down
+from ._asyncio_compat import (
+    awaited,
+    no_task_but,
+    nothing_to_shut_down,
+    work_scheduled,
+)
 from ._deadline import (
     Deadline,
     InContext,
@@ -213,6 +218,7 @@ class LoopRunner:
     # -- running ---------------------------------------------------------------
 
     async def _serve(self) -> None:
+        __tracebackhide__ = True
         jobs = self._jobs
         loop = self._loop
         me = asyncio.current_task()
@@ -263,6 +269,7 @@ class LoopRunner:
 
     async def _serve_one(self, job: Job) -> None:
         # One call as a task of its own, in the call's context (see run()).
+        __tracebackhide__ = True
         self._busy = True
         try:
             job.result = await job.coro
@@ -285,13 +292,14 @@ class LoopRunner:
                 if task is not me:
                     return  # close() cancels and reports them first
         try:
-            if not nothing_to_shut_down(loop):
+            if not nothing_to_shut_down(loop) or work_scheduled(loop):
                 await shut_down_steps(loop, self.label, self.problems)
         except asyncio.CancelledError:
             return  # Ctrl-C: close() does it all
         self._finished = True
 
     async def _run_with_deadline(self, job: Job) -> Any:
+        __tracebackhide__ = True
         awaitable = InContext(job.coro, job.context)
         worker = self._worker
         assert worker is not None

@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ._asyncio_compat import nothing_to_shut_down, quiet_destroy
+from ._asyncio_compat import nothing_to_shut_down, quiet_destroy, work_scheduled
 from ._problems import LoopProblem, log_as_asyncio_does
 from ._stacks import describe_task
 
@@ -26,6 +26,12 @@ __all__ = [
 #: cancellation) get to finish before they are given up on.
 CANCEL_GRACE: Final = 1.0
 
+#: Passes of a loop about to close while it has callbacks ready or
+#: transports open: enough for a transport closed at the end of a test to
+#: close its socket, and for the peer on the same loop to see the end of the
+#: connection and close its own (asyncio.Runner.close() makes four passes).
+_SETTLE_PASSES: Final = 8
+
 
 async def shut_down_steps(
     loop: asyncio.AbstractEventLoop, label: str, problems: list[LoopProblem]
@@ -34,7 +40,14 @@ async def shut_down_steps(
     # this waits for the default executor's threads: a thread that never
     # ends is not something a loop can stop. An exception of either step is
     # reported as a lost exception (asyncio.Runner would raise it from
-    # close()); the other step and the close still happen.
+    # close()); the other step and the close still happen. First, what is
+    # scheduled runs, as it does in Runner.close()'s passes of the loop: a
+    # transport that the test closed last closes its socket (else its
+    # ResourceWarning lands on whatever test collects it).
+    for _ in range(_SETTLE_PASSES):
+        if not work_scheduled(loop):
+            break
+        await asyncio.sleep(0)
     steps = (
         ("shutdown_asyncgens", loop.shutdown_asyncgens),
         ("shutdown_default_executor", loop.shutdown_default_executor),
@@ -171,7 +184,7 @@ def close_loop(
             )
         finally:
             loop.close()
-    elif nothing_to_shut_down(loop):
+    elif nothing_to_shut_down(loop) and not work_scheduled(loop):
         # What Runner.close() would do, minus two loop runs that have
         # nothing to do: most stdlib function loops end here.
         loop.close()

@@ -657,3 +657,239 @@ def test_a_tests_own_loop_closes_before_the_teardown_of_sync_fixtures_set_up_bef
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(["*RuntimeError: setup failed*"])
     result.stdout.no_fnmatch_line("*ResourceWarning*")
+
+
+@pytest.mark.parametrize("timeout", [None, 60])
+@pytest.mark.parametrize("loop_scope", ["function", "module"])
+def test_what_a_test_made_is_freed_when_it_ends_without_the_garbage_collector(
+    pytester: pytest.Pytester, loop_scope: str, timeout: int | None
+) -> None:
+    # A test that caught the error of a task it awaited: that error went
+    # through the worker's frames on its way in. Nothing of ours may keep it
+    # in a reference cycle, or what the test's frames refer to (an unclosed
+    # socket, whose ResourceWarning belongs to this test) lives on until a
+    # later test happens to run the garbage collector.
+    pytester.makeconftest(
+        """
+        import gc
+
+        import pytest
+
+        @pytest.fixture(scope="module", autouse=True)
+        def no_garbage_collector():
+            gc.collect()
+            gc.disable()
+            yield
+            gc.enable()
+        """
+    )
+    pytester.makepyfile(
+        test_a=f"""
+        import asyncio
+        import weakref
+
+        import pytest
+        import pytest_aioloop
+
+        class Resource:
+            pass
+
+        REFS = []
+
+        @pytest_aioloop.fixture(loop_scope="{loop_scope}")
+        async def other():
+            yield
+
+        @pytest.mark.asyncio(loop_scope="{loop_scope}", timeout={timeout})
+        async def test_catches_the_error_of_a_task_it_awaited(other):
+            resource = Resource()
+            REFS.append(weakref.ref(resource))
+
+            async def fail():
+                assert resource is not None
+                raise ValueError
+
+            try:
+                await asyncio.gather(fail())
+            except ValueError:
+                pass
+
+        @pytest.mark.asyncio(loop_scope="{loop_scope}", timeout={timeout})
+        async def test_fails_with_the_error_of_a_task_it_awaited(other):
+            resource = Resource()
+            REFS.append(weakref.ref(resource))
+
+            async def fail():
+                assert resource is not None
+                raise ValueError("expected")
+
+            await asyncio.gather(fail())
+
+        def test_what_the_first_made_is_freed():
+            assert REFS[0]() is None
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*ValueError: expected*"])
+
+
+@pytest.mark.parametrize(
+    "leaves", ["nothing", "a task", "a fixture"], ids=lambda leaves: leaves
+)
+def test_a_connection_closed_last_by_a_test_is_closed_on_both_ends_with_its_loop(
+    pytester: pytest.Pytester, leaves: str
+) -> None:
+    # Closing a transport schedules the closing of its socket; the server's
+    # end of the connection closes once it sees the client's. Both happen in
+    # passes of the loop that asyncio.Runner.close() makes before it closes
+    # the loop, so pytest-asyncio users never saw a ResourceWarning here.
+    task = "asyncio.get_running_loop().create_future()" if leaves == "a task" else ""
+    fixture = ", ready" if leaves == "a fixture" else ""
+    pytester.makepyfile(
+        test_a=f"""
+        import asyncio
+        import gc
+
+        import pytest
+        import pytest_aioloop
+
+        @pytest.fixture(autouse=True)
+        def collect_what_the_test_left():
+            yield
+            gc.collect()
+
+        @pytest_aioloop.fixture
+        async def ready():
+            yield
+
+        @pytest.mark.asyncio
+        async def test_closes_its_connection_last(request{fixture}):
+            loop = asyncio.get_running_loop()
+            server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            transport, _ = await loop.create_connection(
+                asyncio.Protocol, "127.0.0.1", port
+            )
+            server.close()
+            request.node.pending = {task or None}
+            transport.close()
+
+        @pytest.mark.asyncio
+        async def test_closes_its_stream_last(request{fixture}):
+            server = await asyncio.get_running_loop().create_server(
+                asyncio.Protocol, "127.0.0.1", 0
+            )
+            port = server.sockets[0].getsockname()[1]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            server.close()
+            request.node.pending = {task or None}
+            writer.close()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("timeout", [None, 60])
+@pytest.mark.parametrize("loop_scope", ["function", "module"])
+def test_a_failure_in_a_fixture_or_test_shows_no_frame_of_the_plugin(
+    pytester: pytest.Pytester, loop_scope: str, timeout: int | None
+) -> None:
+    pytester.makepyfile(
+        test_a=f"""
+        import asyncio
+
+        import pytest
+        import pytest_aioloop
+
+        async def breaks(message):
+            raise ValueError(message)
+
+        @pytest_aioloop.fixture(loop_scope="{loop_scope}")
+        async def breaks_at_teardown():
+            yield
+            await asyncio.create_task(breaks("teardown broke"))
+
+        @pytest.mark.asyncio(loop_scope="{loop_scope}", timeout={timeout})
+        async def test_fails(breaks_at_teardown):
+            await asyncio.create_task(breaks("test failed"))
+
+        @pytest.mark.asyncio(loop_scope="{loop_scope}", timeout={timeout})
+        async def test_fails_alone():
+            await asyncio.create_task(breaks("test failed alone"))
+        """
+    )
+    # Each error comes from another task: it is delivered into the runner's
+    # frames, and so is in their traceback.
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=2, errors=1)
+    result.stdout.fnmatch_lines(["*teardown broke*", "*test failed*"])
+    result.stdout.no_fnmatch_line("*_runner.py*")
+    result.stdout.no_fnmatch_line("*LoopRunner*")
+
+
+def test_a_loop_whose_selector_is_a_stand_in_closes_as_any_other(
+    pytester: pytest.Pytester,
+) -> None:
+    # Test loops that drive time by hand replace the selector with a mock;
+    # the plugin reads a loop's selector only when it is a real one.
+    pytester.makeconftest(
+        """
+        import asyncio
+
+        class Keys:
+            # only what asyncio itself asks of the map: not a Mapping
+            def __init__(self, selector):
+                self._selector = selector
+
+            def get(self, fd, default=None):
+                return self._selector.get_map().get(fd, default)
+
+        class StandIn:
+            # a selector that is not a selectors.BaseSelector (a Mock, in
+            # test loops that drive time by hand)
+            def __init__(self, selector):
+                self._selector = selector
+
+            def __getattr__(self, name):
+                return getattr(self._selector, name)
+
+            def get_map(self):
+                return Keys(self._selector)
+
+        def new_event_loop():
+            loop = asyncio.SelectorEventLoop()
+            loop._selector = StandIn(loop._selector)
+            return loop
+
+        def pytest_asyncio_loop_factories(config, item):
+            return {"stand-in": new_event_loop}
+        """
+    )
+    pytester.makepyfile(
+        test_a="""
+        import asyncio
+
+        import pytest
+        import pytest_aioloop
+
+        @pytest_aioloop.fixture
+        async def fixture():
+            yield
+
+        @pytest.mark.asyncio
+        async def test_alone():
+            await asyncio.sleep(0)
+
+        @pytest.mark.asyncio
+        async def test_with_a_fixture(fixture):
+            await asyncio.sleep(0)
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_on_the_module_loop():
+            await asyncio.sleep(0)
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
