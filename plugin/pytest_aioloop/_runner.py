@@ -42,6 +42,7 @@ from ._deadline import (
     Job,
     note_blocks,
     start_watchdog,
+    virtual_clock_of,
 )
 from ._interrupts import INTERRUPTS
 from ._problems import (
@@ -115,7 +116,7 @@ class LoopRunner:
         self._loop.set_exception_handler(self._on_loop_exception)
         # A loop with virtual time: every call on it runs under a Deadline,
         # which the loop's idle handler expires.
-        clock = self._loop if isinstance(self._loop, VirtualClock) else None
+        clock = virtual_clock_of(self._loop)
         self._clock: VirtualClock | None = clock
         self._deadline: Deadline | None = None
         self._default_idle_limit: float | None = None
