@@ -87,15 +87,19 @@ def _is_default_policy(policy: object) -> bool:
     )
 
 
-def the_policy() -> PolicyLike:
-    """The global policy (what ``asyncio.get_event_loop_policy()`` returns),
-    without its deprecation warning. Raises ``RuntimeError`` on a Python
-    without policies."""
+def _require_policy_api() -> None:
     if not has_policy_api():
         raise RuntimeError(
             "this Python's asyncio has no event-loop policies (removed in "
             "Python 3.16): choose the loop with a backend instead"
         )
+
+
+def the_policy() -> PolicyLike:
+    """The global policy (what ``asyncio.get_event_loop_policy()`` returns),
+    without its deprecation warning. Raises ``RuntimeError`` on a Python
+    without policies."""
+    _require_policy_api()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return asyncio.get_event_loop_policy()
@@ -106,11 +110,7 @@ def policy_installed(policy: PolicyLike) -> Iterator[None]:
     """Install ``policy`` as the global policy while the block runs, then put
     back exactly what was there (``None`` included, so that no default
     policy is created). Raises ``RuntimeError`` on a Python without policies."""
-    if not has_policy_api():
-        raise RuntimeError(
-            "this Python's asyncio has no event-loop policies (removed in "
-            "Python 3.16): choose the loop with a backend instead"
-        )
+    _require_policy_api()
     events: Any = asyncio.events
     previous = events._event_loop_policy
     with warnings.catch_warnings():

@@ -37,6 +37,10 @@ _SCOPE_RANK: Final[dict[str, int]] = {
 }
 
 
+#: No policy to install around a call (a nullcontext is reusable).
+_NO_POLICY: Final = contextlib.nullcontext()
+
+
 def _run(
     runner: LoopRunner,
     coro: Any,
@@ -60,18 +64,7 @@ def _run(
             pytrace=False,
         )
     try:
-        if policy is None:
-            return runner.run(
-                coro,
-                context=context,
-                timeout=timeout,
-                idle_limit=idle_limit,
-                label=label,
-                root=root,
-                name=name,
-                last=last,
-            )
-        with policy_installed(policy):
+        with _NO_POLICY if policy is None else policy_installed(policy):
             return runner.run(
                 coro,
                 context=context,
