@@ -72,9 +72,16 @@ def installed_policy() -> PolicyLike | None:
     getter creates the default policy, and warns from 3.14 on.
     """
     policy = getattr(asyncio.events, "_event_loop_policy", None)
-    if policy is None or _is_default_policy(policy):
+    if policy is None or type(policy) in _DEFAULT_POLICY_TYPES:
+        return None  # (read for every test's plan: the type is looked up once)
+    if _is_default_policy(policy):
+        _DEFAULT_POLICY_TYPES.add(type(policy))
         return None
     return policy  # type: ignore[no-any-return]
+
+
+#: The default policy's classes seen so far (see installed_policy).
+_DEFAULT_POLICY_TYPES: Final[set[type]] = set()
 
 
 def _is_default_policy(policy: object) -> bool:

@@ -63,8 +63,9 @@ def note_collected(item: pytest.Item) -> None:
     parent = item.parent
     if isinstance(parent, pytest.Class) and issubclass(parent.obj, unittest.TestCase):
         return  # unittest runs its own async tests (IsolatedAsyncioTestCase)
+    run = _compat.stash_get(item.config.stash, RUN_KEY)
+    assert run is not None
     if not is_marked(item):
-        run = item.config.stash[RUN_KEY]
         if run.settings.mode is not Mode.AUTO or owned_by_other_plugin(
             item, item.fixturenames
         ):
@@ -74,14 +75,15 @@ def note_collected(item: pytest.Item) -> None:
     # "-k uvloop" selects every test that runs on uvloop, also those whose
     # ids do not name the backend (one backend for that test).
     param = backend_param(item)
-    if param is None and parent is not None and _SINGLES_KEY in parent.stash:
-        param = parent.stash[_SINGLES_KEY].get(item.originalname)
+    if param is None and parent is not None:
+        singles = _compat.stash_get(parent.stash, _SINGLES_KEY)
+        param = singles.get(item.originalname) if singles is not None else None
         if param is not None:
             item.stash[SINGLE_BACKEND_KEY] = param
             _mark_chosen_in_error(item, param)
     if param is not None:
         item.extra_keyword_matches.add(param.name)
-        item.config.stash[RUN_KEY].grouping.chosen = True
+        run.grouping.chosen = True
         return
     if policy_overridden(item):
         names = item.fixturenames
@@ -91,7 +93,7 @@ def note_collected(item: pytest.Item) -> None:
             # shared by the function's items: added once).
             names.append(POLICY_FIXTURE)
         return
-    backends = item.config.stash[RUN_KEY].backends
+    backends = run.backends
     if not backends.honour_global_policy:
         item.extra_keyword_matches.add(backends.names[0])
 
@@ -114,7 +116,8 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
     kind = async_kind(definition.obj)
     if kind is None or kind == "asyncgen":
         return
-    run = definition.config.stash[RUN_KEY]
+    run = _compat.stash_get(definition.config.stash, RUN_KEY)
+    assert run is not None
     marks = marks_of(definition)
     if not marks and (
         run.settings.mode is not Mode.AUTO
@@ -123,7 +126,8 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
         return
     try:
         options = cached_marker_options(marks, definition)
-        _check_marker_scope(definition, options.loop_scope)
+        if options.loop_scope == "class" or options.loop_scope == "package":
+            _check_marker_scope(definition, options.loop_scope)
         params = backend_params(
             definition,
             options,

@@ -99,7 +99,8 @@ def run_test(item: pytest.Function, kind: AsyncKind, run: AioloopRun) -> None:
     function = item.obj
     funcargs = item.funcargs
     kwargs = {name: funcargs[name] for name in _compat.item_argnames(item)}
-    label = f"test {item.nodeid}"
+    nodeid = item.nodeid
+    label = f"test {nodeid}"
     failed = False
     try:
         if plan.idle_limit_marked and not runner.virtual:
@@ -133,17 +134,35 @@ def run_test(item: pytest.Function, kind: AsyncKind, run: AioloopRun) -> None:
             if plan.node is item:
                 # a test's own loop: no call follows but held fixtures' teardowns
                 runner.keep_worker = False
-            _run(
-                runner,
-                function(**kwargs),
-                context=contextvars.copy_context(),
-                timeout=plan.timeout,
-                idle_limit=plan.idle_limit,
-                policy=plan.policy,
-                label=label,
-                name=item.nodeid,
-                last=fresh,
-            )
+            if plan.policy is None and running_loop() is None:
+                # (_run's work, inline: this is every test's path)
+                message: str | None = None
+                try:
+                    runner.run(
+                        function(**kwargs),
+                        context=contextvars.copy_context(),
+                        timeout=plan.timeout,
+                        idle_limit=plan.idle_limit,
+                        label=label,
+                        name=nodeid,
+                        last=fresh,
+                    )
+                except RunFailed as exc:  # a timeout, a stopped loop
+                    message = str(exc)
+                if message is not None:
+                    pytest.fail(message, pytrace=False)
+            else:
+                _run(
+                    runner,
+                    function(**kwargs),
+                    context=contextvars.copy_context(),
+                    timeout=plan.timeout,
+                    idle_limit=plan.idle_limit,
+                    policy=plan.policy,
+                    label=label,
+                    name=nodeid,
+                    last=fresh,
+                )
     except BaseException:
         failed = True
         raise

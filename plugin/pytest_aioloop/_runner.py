@@ -69,6 +69,17 @@ def _nothing() -> None:
     pass
 
 
+#: The close() of stdlib loops: with nothing left on the loop, it only
+#: closes the selector and the loop's own wake-up socket.
+_STDLIB_CLOSES: Final = frozenset(
+    {
+        asyncio.BaseEventLoop.close,
+        asyncio.SelectorEventLoop.close,
+        asyncio.selector_events.BaseSelectorEventLoop.close,
+    }
+)
+
+
 #: The worker task's name while it waits for the next call; while it runs
 #: one, it is named after it (a test's node id).
 IDLE_WORKER_NAME: Final = "aioloop-worker (idle)"
@@ -162,6 +173,29 @@ class LoopRunner:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def closes_quietly(self) -> bool:
+        """Whether :meth:`close` only closes a stdlib loop: the last call did
+        what closing does on the loop, left nothing pending and no fixture
+        finaliser waits (so nothing of the user's runs in close() and it
+        cannot warn)."""
+        return (
+            not self._on_close
+            and type(self._loop).close in _STDLIB_CLOSES
+            and self._nothing_left()
+        )
+
+    def _nothing_left(self) -> bool:
+        # The last call did what closing does (see run(last=)) and left nothing.
+        worker = self._worker
+        return (
+            self._finished
+            and (worker is None or worker.done())
+            # a task made at the very end of the last call (a dropped
+            # generator's aclose()) keeps the loop from this shortcut
+            and (no_task_but(worker) or not asyncio.all_tasks(self._loop))
+        )
 
     def _on_loop_exception(
         self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]
@@ -538,15 +572,8 @@ class LoopRunner:
     def _finish_tasks(
         self, loop: asyncio.AbstractEventLoop, problems: list[LoopProblem]
     ) -> None:
-        worker = self._worker
-        if (
-            self._finished
-            and (worker is None or worker.done())
-            # a task made at the very end of the last call (a dropped
-            # generator's aclose()) keeps the loop from this shortcut
-            and (no_task_but(worker) or not asyncio.all_tasks(loop))
-        ):
-            loop.close()  # the last call left nothing to do (run(last=))
+        if self._nothing_left():
+            loop.close()
             return
         worker = self._stop_worker()
         stubborn = cancel_leftovers(loop, worker, self._started_by or {}, problems)

@@ -50,6 +50,13 @@ def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> ScopeN
     """
     if scope == "function":
         return item
+    if scope == "module":
+        # (a plain walk: Node.getparent() is a generator, and this runs for
+        # every test)
+        node = item.parent
+        while node is not None and not isinstance(node, pytest.Module):
+            node = node.parent
+        return node if node is not None else item.session
     if scope == "class":
         klass = item.getparent(pytest.Class)
         if klass is None:
@@ -61,9 +68,6 @@ def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> ScopeN
                 )
             return item
         return klass
-    if scope == "module":
-        node = item.getparent(pytest.Module)
-        return node if node is not None else item.session
     if scope == "package":
         package = item.getparent(pytest.Package)
         if package is None:
@@ -244,12 +248,18 @@ class LoopRegistry:
                 self.reporter.handle(_where(node), list(also), leak_mode_of(node))
             return
         loop = runner.loop
-        # Warnings raised while the loop closes (a transport uvloop frees
-        # unclosed) would point at the plugin's own close() call: they are
-        # told again, once the loop is closed, at the test or scope.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        caught: list[warnings.WarningMessage] = []
+        if runner.closes_quietly:
             closed = runner.close()
+        else:
+            # Warnings raised while the loop closes (a transport uvloop frees
+            # unclosed, an async generator's clean-up) would point at the
+            # plugin's own close() call: they are told again, once the loop
+            # is closed, at the test or scope.
+            with warnings.catch_warnings(record=True) as recorded:
+                warnings.simplefilter("always")
+                closed = runner.close()
+            caught = recorded
         problems = [*also, *closed]
         if self._current is loop:
             newest = next(reversed(self._runners.values()), None)
