@@ -3,8 +3,8 @@
 ``parametrize`` (at ``pytest_generate_tests``) resolves a test's marker and
 backends once per test function: several backends become a session-scoped
 parameter of the backend fixture; one backend is kept on the collector, and
-``note_collected`` (at ``pytest_itemcollected``) puts it on the item, so that
-a run on one backend keeps pytest's order.
+``note_collected`` (first thing at ``pytest_collection_modifyitems``) puts it
+on the item, so that a run on one backend keeps pytest's order.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
         and (len(run.backends.names) == 1 or in_error(params[0]))
     ):
         # One backend in a run on one backend: kept on the test (at
-        # pytest_itemcollected), not made a parameter. A session-scoped
+        # note_collected), not made a parameter. A session-scoped
         # parameter, even a hidden one, makes pytest regroup the run around
         # it (splitting modules, moving sync tests). (A run on several
         # backends is grouped by backend anyway: there a test pinned to one

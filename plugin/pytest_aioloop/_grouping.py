@@ -6,9 +6,9 @@ collected; a change of backend from one test to the next tears down the
 wider async fixtures of the previous backend. A run whose async tests all
 have one backend keeps pytest's order and pays none of this.
 
-:class:`BackendGrouping` owns the state this needs; it is registered as a
-plugin of its own (its hooks run with the run's other hooks) and kept on the
-run object.
+:class:`BackendGrouping` owns the state this needs and is kept on the run
+object; the plugin's ``pytest_collection_modifyitems`` wrapper hands it the
+items before and after the other plugins' hooks.
 """
 
 from __future__ import annotations
@@ -105,8 +105,8 @@ class BackendGrouping:
         #: tears it down (with the wider async fixtures made in its loops).
         self.in_use: BackendInUse | None = None
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def note_collected(self, items: list[pytest.Item]) -> None:
+        """The items as collected, before any plugin reorders them."""
         self._collected = list(items)
 
     def group(self, items: list[pytest.Item]) -> None:

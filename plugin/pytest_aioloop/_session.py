@@ -146,10 +146,9 @@ def start_run(config: pytest.Config) -> None:
             not settings.backends_from_cli and settings.backends == ("asyncio",)
         ),
     )
-    run = config.stash[RUN_KEY] = AioloopRun(
+    config.stash[RUN_KEY] = AioloopRun(
         settings, backends, LoopRegistry(reporter, debug=settings.debug), reporter
     )
-    config.pluginmanager.register(run.grouping, "aioloop-grouping")
 
 
 def end_run(config: pytest.Config) -> None:

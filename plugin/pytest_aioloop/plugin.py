@@ -120,20 +120,26 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return header_lines(config)
 
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    note_collected(item)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize(metafunc)
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
-) -> None:
-    config.stash[RUN_KEY].grouping.group(items)
+) -> Generator[None, None, None]:
+    # Before every other plugin's modifyitems: which tests are ours (their
+    # backend, "-k" keywords; is_async_test() answers from here on), read
+    # once per run here rather than by a hook called for every item. After
+    # them all: tests grouped by backend.
+    grouping = config.stash[RUN_KEY].grouping
+    grouping.note_collected(items)
+    for item in items:
+        note_collected(item)
+    result = yield
+    grouping.group(items)
+    return result
 
 
 @pytest.hookimpl(tryfirst=True)

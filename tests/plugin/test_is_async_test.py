@@ -67,6 +67,53 @@ def test_is_async_test_tells_which_tests_the_plugin_runs(
     )
 
 
+@pytest.mark.parametrize("order", ["tryfirst=True", "trylast=True"])
+def test_is_async_test_answers_in_every_modifyitems_and_the_marks_it_adds_count(
+    pytester: pytest.Pytester, strict_ini: Ini, order: str
+) -> None:
+    # pytest-asyncio's documented pattern (a session loop for every async
+    # test, added at collection), from a conftest hook ordered first or last.
+    pytester.makeconftest(
+        f"""
+        import pytest
+        import pytest_aioloop
+
+        @pytest.hookimpl({order})
+        def pytest_collection_modifyitems(items):
+            marker = pytest.mark.asyncio(loop_scope="session")
+            for item in items:
+                if pytest_aioloop.is_async_test(item):
+                    item.add_marker(marker, append=False)
+        """
+    )
+    pytester.makepyfile(
+        test_a="""
+        import asyncio
+        import pytest
+
+        LOOPS = []
+
+        @pytest.mark.asyncio
+        async def test_one():
+            LOOPS.append(asyncio.get_running_loop())
+
+        def test_sync():
+            pass
+        """,
+        test_b="""
+        import asyncio
+        import pytest
+        from test_a import LOOPS
+
+        @pytest.mark.asyncio
+        async def test_two():
+            assert LOOPS == [asyncio.get_running_loop()]
+        """,
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+
+
 def test_is_async_test_is_public_and_typed() -> None:
     import pytest_aioloop
 
