@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, final
 
 import pytest
@@ -86,11 +86,21 @@ def scope_node(item: pytest.Item, scope: LoopScope, *, for_test: bool) -> ScopeN
 class LoopRegistry:
     """Owns every open runner; a runner closes when its scope node is torn down."""
 
-    __slots__ = ("_current", "_runners", "_unended", "debug", "reporter")
+    __slots__ = ("_current", "_runners", "_unended", "_watch", "debug", "reporter")
 
-    def __init__(self, reporter: Reporter, *, debug: bool) -> None:
+    def __init__(
+        self,
+        reporter: Reporter,
+        *,
+        debug: bool,
+        watch: Callable[[], object] | None = None,
+    ) -> None:
         self.reporter = reporter
         self.debug = debug
+        #: Called once, when the first loop becomes current or a test's own
+        #: loop is made early: from then on check_after_test() must run
+        #: after every test (see _session.AfterTest).
+        self._watch = watch
         #: Test's own loops made early for its sync fixtures, whose close is
         #: not registered yet (see runner(end_later=)).
         self._unended: set[tuple[ScopeNode, Backend]] = set()
@@ -153,6 +163,7 @@ class LoopRegistry:
         runner = self._runners[key] = new_runner
         if end_later:
             self._unended.add(key)
+            self.watch()
         elif not closed_by_caller:
             node.addfinalizer(lambda: self._end(node, backend))
         if not closed_by_caller:
@@ -232,6 +243,15 @@ class LoopRegistry:
         if self._current is not loop:
             _set_event_loop(loop)
             self._current = loop
+            if self._watch is not None:
+                self.watch()
+
+    def watch(self) -> None:
+        """Have check_after_test() called after every test from now on."""
+        watch = self._watch
+        if watch is not None:
+            self._watch = None
+            watch()
 
     def close(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from typing import Final
+from typing import Final, final
 
 import pytest
 
@@ -146,9 +146,43 @@ def start_run(config: pytest.Config) -> None:
             not settings.backends_from_cli and settings.backends == ("asyncio",)
         ),
     )
-    config.stash[RUN_KEY] = AioloopRun(
-        settings, backends, LoopRegistry(reporter, debug=settings.debug), reporter
-    )
+
+    def watch() -> None:
+        config.pluginmanager.register(AfterTest(config.stash[RUN_KEY]), AFTER_TEST)
+
+    loops = LoopRegistry(reporter, debug=settings.debug, watch=watch)
+    config.stash[RUN_KEY] = AioloopRun(settings, backends, loops, reporter)
+
+
+#: The name AfterTest is registered under.
+AFTER_TEST: Final = "aioloop-after-test"
+
+
+@final
+class AfterTest:
+    """After each test's teardown: a loop the test closed, replaced or unset
+    is told of (``check_after_test``), and on a run whose tests differ in
+    backend, the backend switched before the next test.
+
+    A plugin object registered only once there is something to check (a loop
+    has become current, a test's own loop was made early, or the tests'
+    backends differ): a run of sync tests, or of tests on their own loops,
+    pays no hook call per test for it.
+    """
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: AioloopRun) -> None:
+        self._run = run
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> None:
+        run = self._run
+        run.loops.check_after_test(item)
+        if run.grouping.mixed and nextitem is not None:
+            run.grouping.switch_before(nextitem)
 
 
 def end_run(config: pytest.Config) -> None:

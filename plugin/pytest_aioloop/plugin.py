@@ -133,12 +133,15 @@ def pytest_collection_modifyitems(
     # backend, "-k" keywords; is_async_test() answers from here on), read
     # once per run here rather than by a hook called for every item. After
     # them all: tests grouped by backend.
-    grouping = config.stash[RUN_KEY].grouping
+    run = config.stash[RUN_KEY]
+    grouping = run.grouping
     grouping.note_collected(items)
     for item in items:
         note_collected(item)
     result = yield
     grouping.group(items)
+    if grouping.mixed:
+        run.loops.watch()  # the backend is switched after each test's teardown
     return result
 
 
@@ -173,16 +176,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 
 _EXECUTE: Final = f"{__package__}._execute"
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    # After the test's own teardown: a loop it closed or replaced is told of.
-    run = _compat.stash_get(item.config.stash, RUN_KEY)
-    if run is not None:
-        run.loops.check_after_test(item)
-        if run.grouping.mixed and nextitem is not None:
-            run.grouping.switch_before(nextitem)
 
 
 @pytest.hookimpl(wrapper=True)

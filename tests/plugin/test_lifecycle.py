@@ -328,6 +328,61 @@ def test_asyncio_run_in_a_sync_test_leaves_the_scope_loop_current(
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=4)
 
 
+def test_the_after_test_check_is_a_hook_only_once_a_loop_is_current(
+    pytester: pytest.Pytester, strict_ini: Ini
+) -> None:
+    # A run of sync tests and of tests on their own loops (never made
+    # current) pays no pytest_runtest_teardown call per test; a loop made
+    # current turns the check on, from that test's own teardown.
+    pytester.makeconftest(
+        """
+        def pytest_sessionfinish(session):
+            on = session.config.pluginmanager.has_plugin("aioloop-after-test")
+            print("AFTER-TEST", on)
+        """
+    )
+    pytester.makepyfile(
+        test_a="""
+        import pytest
+
+        def test_sync():
+            pass
+
+        @pytest.mark.asyncio
+        async def test_own_loop():
+            pass
+        """
+    )
+    result = pytester.runpytest("-s", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*AFTER-TEST False"])
+    pytester.makepyfile(current=CURRENT_LOOP)
+    pytester.makepyfile(
+        test_b="""
+        import asyncio
+
+        import pytest
+
+        from current import current_loop
+
+        SEEN = {}
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_module_loop():
+            SEEN["loop"] = asyncio.get_running_loop()
+
+        def test_uses_asyncio_run():
+            asyncio.run(asyncio.sleep(0))  # unsets the current loop
+
+        def test_sees_the_module_loop_again():
+            assert current_loop() is SEEN["loop"]
+        """
+    )
+    result = pytester.runpytest("-s", "-p", "no:randomly")
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(["*AFTER-TEST True"])
+
+
 def test_an_async_test_cannot_close_its_running_loop_and_the_next_is_fine(
     pytester: pytest.Pytester, strict_ini: Ini
 ) -> None:
