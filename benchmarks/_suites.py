@@ -333,9 +333,14 @@ async def real_work():
     inbox.put_nowait(1)
     assert await outbox.get() == 2
     await task
-    server = await asyncio.start_server(_echo, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    # The listening socket is made here and handed over: start_server(host)
+    # on uvloop resolves even a numeric host with getaddrinfo in libuv's
+    # thread pool (a thread hop per call), where asyncio resolves it inline;
+    # that is name resolution, not loop work. open_connection to a numeric
+    # host resolves inline on both.
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = await asyncio.start_server(_echo, sock=listener)
+    reader, writer = await asyncio.open_connection(*listener.getsockname())
     writer.write(b"ping\\n")
     await writer.drain()
     assert await reader.readline() == b"ping\\n"
