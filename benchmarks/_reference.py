@@ -1,14 +1,16 @@
 """Costs outside pytest, for reference: what the loop itself costs per test.
 
 Run by ``run.py`` with the floor's python, in a generated suite folder (for
-``_bench.real_work``); prints one JSON object. Each figure is the best of a few
-repeats, in µs per operation.
+``_bench.real_work``); prints one JSON object. Each figure is the median of a
+few repeats, in CPU µs (``time.process_time``: this process, all threads) per
+operation: on a shared machine, wall time counts whatever else runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -21,14 +23,14 @@ async def _noop() -> None:
     pass
 
 
-def _best(operation: Callable[[], None], count: int, repeats: int = 5) -> float:
-    best = float("inf")
+def _cpu(operation: Callable[[], None], count: int, repeats: int = 5) -> float:
+    runs = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(count):
             operation()
-        best = min(best, (time.perf_counter() - start) / count)
-    return best * 1e6
+        runs.append((time.process_time() - start) / count)
+    return statistics.median(runs) * 1e6
 
 
 def measure(
@@ -51,15 +53,22 @@ def measure(
             loop.run_until_complete(real_work())
 
         def real_work_fresh_loop() -> None:
-            with asyncio.Runner(loop_factory=factory) as runner:
-                runner.run(real_work())
+            # what a function loop has to do: asyncio.Runner's steps, without
+            # its SIGINT handler set and reset around each run
+            fresh = factory()
+            try:
+                fresh.run_until_complete(real_work())
+                fresh.run_until_complete(fresh.shutdown_asyncgens())
+                fresh.run_until_complete(fresh.shutdown_default_executor())
+            finally:
+                fresh.close()
 
         return {
-            "loop made and closed": _best(loop_cycle, count),
-            "run_until_complete(noop)": _best(run_until_complete, count),
-            "asyncio.Runner + run(noop)": _best(runner_cycle, count),
-            "real-work body, shared loop": _best(real_work_shared_loop, count // 4),
-            "real-work body, a new loop each": _best(real_work_fresh_loop, count // 4),
+            "loop made and closed": _cpu(loop_cycle, count),
+            "run_until_complete(noop)": _cpu(run_until_complete, count),
+            "asyncio.Runner + run(noop)": _cpu(runner_cycle, count),
+            "real-work body, shared loop": _cpu(real_work_shared_loop, count // 4),
+            "real-work body, a new loop each": _cpu(real_work_fresh_loop, count // 4),
         }
     finally:
         loop.close()

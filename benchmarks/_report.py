@@ -15,6 +15,7 @@ from _suites import NO_BACKEND, SUITES_BY_NAME
 OURS = "aioloop"
 LABELS = {
     "none": "floor",
+    "bare": "no plugin",
     "aioloop": "pytest-aioloop",
     "asyncio": "pytest-asyncio",
     "anyio": "anyio",
@@ -36,11 +37,28 @@ class Measured(Protocol):
     failure: str | None
     expected: int
 
+    @property
+    def small(self) -> Measured | None:
+        """The same job on fewer tests (real-work rows), or None."""
+
 
 def _median(job: Measured | None, *, cpu: bool = False) -> float | None:
     if job is None or job.failure is not None or not job.samples:
         return None
     return statistics.median(job.cpu_samples if cpu else job.samples)
+
+
+def _slope(job: Measured, *, cpu: bool) -> float | None:
+    """What one more test costs, in µs: the job's median less its small
+    twin's, over the difference in tests (start-up cancelled out)."""
+    small = job.small
+    large_median = _median(job, cpu=cpu)
+    if small is None or large_median is None or small.expected >= job.expected:
+        return None
+    small_median = _median(small, cpu=cpu)
+    if small_median is None:
+        return None
+    return (large_median - small_median) / (job.expected - small.expected) * 1e6
 
 
 def build(
@@ -85,6 +103,14 @@ def build(
                     cell["cpu_us_per_test_excl_startup"] = (
                         (cpu - floor_cpu - startup_cpu[key.plugin]) / job.expected * 1e6
                     )
+            for use_cpu, name in (
+                (False, "us_per_test_2"),
+                (True, "cpu_us_per_test_2"),
+            ):
+                slope = _slope(job, cpu=use_cpu)
+                floor_slope = _slope(jobs[floor_key], cpu=use_cpu)
+                if slope is not None and floor_slope is not None:
+                    cell[name] = slope - floor_slope
             if median is not None and floor is not None:
                 per_test = (median - floor) / job.expected * 1e6
                 cell["us_per_test"] = per_test
@@ -166,6 +192,12 @@ def _value(
         else:
             base = _cell(report, arg, "asyncio", plugin)
             other = _cell(report, arg, "uvloop", plugin)
+            # What one more test costs over the sync floor (two sizes), when
+            # measured: whole-process times would count pytest's start-up and
+            # uvloop's import, the same size as the tests' difference.
+            a, b = (cell.get(f"{prefix}us_per_test_2") for cell in (other, base))
+            if a is not None and b is not None:
+                return a / b if b > 0 else None
         a, b = other.get(f"{prefix}median_s"), base.get(f"{prefix}median_s")
         return a / b if a and b else None
     suite, _, backend = arg.partition("/")
@@ -341,20 +373,71 @@ def targets_table(report: Mapping[str, Any]) -> str:
     return _table(header, lines)
 
 
+#: (what, suite, its reference figure outside pytest)
+_UVLOOP_ROWS: Final = (
+    ("a new loop per test", "real-work", "real-work body, a new loop each"),
+    ("one loop kept", "real-work-session", "real-work body, shared loop"),
+)
+
+
+def _uvloop_cell(uvloop: float | None, asyncio: float | None) -> str:
+    if uvloop is None or asyncio is None or asyncio <= 0:
+        return "—"
+    return f"{uvloop / asyncio:.2f}x ({uvloop:+.0f} / {asyncio:+.0f})"
+
+
+def uvloop_table(report: Mapping[str, Any]) -> str | None:
+    """uvloop ÷ asyncio for the real-work body, in CPU time per test over
+    the sync floor (two sizes): under each plugin, with no plugin (the body
+    in sync tests on a kept loop) and outside pytest; None if not measured."""
+    plugins: list[str] = report["plugins"]
+    reference: Mapping[str, Mapping[str, float]] = report.get("reference") or {}
+    header = ["real-work body", *(LABELS[p] for p in plugins), "no plugin"]
+    header.append("outside pytest")
+    lines = []
+    for what, suite, operation in _UVLOOP_ROWS:
+        line = [f"{what} (`{suite}`)"]
+        for plugin in plugins:
+            values = (
+                _cell(report, suite, backend, plugin).get("cpu_us_per_test_2")
+                for backend in ("uvloop", "asyncio")
+            )
+            line.append(_uvloop_cell(*values))
+        bare = "—"
+        if suite == "real-work-session":
+            bare = _uvloop_cell(
+                *(
+                    _cell(report, "real-work-floor", b, "bare").get("cpu_us_per_test_2")
+                    for b in ("uvloop", "asyncio")
+                )
+            )
+        line.append(bare)
+        line.append(
+            _uvloop_cell(
+                *(reference.get(b, {}).get(operation) for b in ("uvloop", "asyncio"))
+            )
+        )
+        lines.append(line)
+    if all(cell == "—" for line in lines for cell in line[1:]):
+        return None
+    return _table(header, lines)
+
+
 def reference_table(report: Mapping[str, Any]) -> str:
     reference: Mapping[str, Mapping[str, float]] = report["reference"]
     backends = list(reference)
     operations = list(reference[backends[0]])
-    header = ["µs per operation (best of 5)", *backends]
+    header = ["CPU µs per operation (median of 5)", *backends]
     lines = [[op, *(f"{reference[b][op]:.1f}" for b in backends)] for op in operations]
     text = _table(header, lines)
     return text + (
         "\n\nThe floor of a function-loop test is one loop made and closed plus "
         "one `run_until_complete`. `real-work body` is the `real-work` suites' "
         "test body run without pytest, on one long-lived loop (as "
-        "`real-work-session` runs it) and with a new loop made and closed "
-        "around each run (as `real-work` runs it), so the two backends "
-        "compare without pytest."
+        "`real-work-session` runs it) and on a new loop each time (made, "
+        "the body run, async generators and the default executor shut down, "
+        "closed: what a `real-work` test's own loop has to do), so the two "
+        "backends compare without pytest."
     )
 
 
@@ -421,6 +504,22 @@ def markdown(report: Mapping[str, Any]) -> str:
         parts += ["", "## Failures", "", *failures]
     if report.get("reference"):
         parts += ["", "## Outside pytest (reference)", "", reference_table(report)]
+    uvloop = uvloop_table(report)
+    if uvloop is not None:
+        parts += [
+            "",
+            "## uvloop ÷ asyncio, real work (CPU time)",
+            "",
+            uvloop,
+            "",
+            "Each cell: uvloop ÷ asyncio, then (uvloop / asyncio) CPU µs one more "
+            "test costs over one more sync test with no plugin, from each job "
+            "and its floor run at two sizes (N and its small twin, same files, "
+            "the same rounds): start-up and uvloop's import cancel out. *No "
+            "plugin*: `real-work-floor` run with no async plugin at all (sync "
+            "tests running the body on a loop kept for the run). *Outside "
+            "pytest*: the body alone, CPU µs per run (see below).",
+        ]
     parts += [
         "",
         "## Suites",

@@ -74,10 +74,17 @@ class Job:
     samples: list[float] = field(default_factory=list)  # wall seconds
     cpu_samples: list[float] = field(default_factory=list)  # user+sys seconds
     failure: str | None = None
+    #: The same job on fewer tests (same files, same floor), run right after
+    #: it in every round: the difference of the two is what one more test
+    #: costs, with start-up (a backend's import, a plugin's set-up) cancelled.
+    small: Job | None = None
 
     @property
     def backend(self) -> str:
         return self.key.backend if self.key.plugin != "none" else NO_BACKEND
+
+    def both_sizes(self) -> list[Job]:
+        return [self] if self.small is None else [self, self.small]
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,9 +236,54 @@ def plan(
                 ran = SUITES_BY_NAME[suite.floor] if interpreter is floor else suite
                 jobs[key] = Job(key, ran, interpreter, directory(ran), ran.count(n))
                 keys.append(key)
+            if suite.real_work and suite.bare_loop:
+                # the suite itself with no plugin at all, next to the plugins
+                key = JobKey(suite.name, backend, NO_PLUGIN_CELL)
+                jobs[key] = Job(key, suite, floor, directory(suite), suite.count(n))
+                keys.append(key)
             rows.append((suite, backend))
             row_jobs[(suite.name, backend)] = keys
     return Plan(rows, jobs, row_jobs)
+
+
+#: Plugin key of a cell that runs a no-plugin suite itself, with no plugin
+#: (the floor interpreter): ``real-work-floor`` with nothing installed.
+NO_PLUGIN_CELL = "bare"
+
+
+def small_count(suite: Suite, n: int, files: int) -> int | None:
+    """The base test count of a real-work suite's small twin: a quarter of
+    ``n``, and no fewer tests than files (so that both sizes have as many
+    files); ``None`` when that leaves no difference to read."""
+    if not suite.real_work:
+        return None
+    small = max(files, n // 4)
+    return small if small < n else None
+
+
+def add_small_twins(the_plan: Plan, root: Path, n: int, files: int) -> None:
+    """Give every job of a real-work row (its floor too) a twin on fewer tests."""
+    directories: dict[tuple[str, int], Path] = {}
+    for suite, backend in the_plan.rows:
+        small = small_count(suite, n, files)
+        if small is None:
+            continue
+        for key in the_plan.row_jobs[(suite.name, backend)]:
+            job = the_plan.jobs[key]
+            if job.small is not None:
+                continue
+            where = (job.suite.name, small)
+            if where not in directories:
+                directories[where] = generate_suite(
+                    job.suite, small, files, root / "small"
+                )
+            job.small = Job(
+                key,
+                job.suite,
+                job.interpreter,
+                directories[where],
+                job.suite.count(small),
+            )
 
 
 # --- measuring -----------------------------------------------------------------
@@ -256,17 +308,18 @@ def warm_up_and_verify(
             if error is not None:
                 print(error, flush=True)
                 broken[(interpreter.plugin.key, backend)] = error
-    warmed: dict[tuple[str, str, str], str | None] = {}
+    warmed: dict[tuple[str, str, str, str], str | None] = {}
     for key, job in the_plan.jobs.items():
         if (key.plugin, key.backend) in broken:
             job.failure = "verification failed: " + broken[(key.plugin, key.backend)]
             continue
-        command = (job.suite.name, job.backend, key.plugin)
-        if command not in warmed:  # a floor serves many rows: warm it once
-            warmed[command] = run_once(job, keep_pythonpath, timeout=900).error
-            if warmed[command] is not None:
-                print(f"warm-up {'/'.join(command)} FAILED: {warmed[command]}")
-        job.failure = warmed[command]
+        for sized in job.both_sizes():
+            command = (job.suite.name, job.backend, key.plugin, str(sized.expected))
+            if command not in warmed:  # a floor serves many rows: warm it once
+                warmed[command] = run_once(sized, keep_pythonpath, timeout=900).error
+                if warmed[command] is not None:
+                    print(f"warm-up {'/'.join(command)} FAILED: {warmed[command]}")
+            job.failure = job.failure or warmed[command]
     print("warm-up done", flush=True)
 
 
@@ -277,15 +330,21 @@ def measure_round(the_plan: Plan, round_number: int, keep_pythonpath: bool) -> N
         shift = round_number % len(keys)
         for key in keys[shift:] + keys[:shift]:
             job = the_plan.jobs[key]
-            if job.failure is not None:
-                continue
-            sample = run_once(job, keep_pythonpath, timeout=900)
-            if sample.error is not None:
-                print(f"{key.suite}/{key.backend}/{key.plugin} FAILED: {sample.error}")
-                job.failure = sample.error
-            else:
-                job.samples.append(sample.wall)
-                job.cpu_samples.append(sample.cpu)
+            sizes = job.both_sizes()
+            if round_number % 2:
+                sizes.reverse()
+            for sized in sizes:
+                if job.failure is not None:
+                    break
+                sample = run_once(sized, keep_pythonpath, timeout=900)
+                if sample.error is not None:
+                    print(
+                        f"{key.suite}/{key.backend}/{key.plugin} FAILED: {sample.error}"
+                    )
+                    job.failure = sample.error
+                else:
+                    sized.samples.append(sample.wall)
+                    sized.cpu_samples.append(sample.cpu)
         print(f"  round {round_number + 1}: {suite.name} / {backend} done", flush=True)
 
 
@@ -419,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         backends = {b.strip() for b in args.backends.split(",")}
         the_plan = plan(suites, interpreters, root, args.n, args.files, backends)
+        add_small_twins(the_plan, root, args.n, args.files)
         print(f"{len(the_plan.jobs)} jobs, {args.runs} runs each, suites in {root}")
         warm_up_and_verify(the_plan, interpreters, root, args.in_place)
         meta = {
