@@ -150,6 +150,66 @@ def test_uvloop_ratio_targets_read_their_suite_and_the_reference_is_unjudged() -
     assert cells[-1] == "— / —"  # not judged
 
 
+def test_uvloop_ratios_read_the_two_size_cost_over_the_floor_when_measured() -> None:
+    # Whole-process times would count start-up and uvloop's import; the cost
+    # of one more test over the sync floor (two sizes) is read instead.
+    report_module = _report_module()
+
+    def row(suite: str, backend: str, **cells: float) -> dict[str, Any]:
+        return {
+            "suite": suite,
+            "backend": backend,
+            "cells": {
+                plugin: {
+                    "median_s": 10.0,
+                    "cpu_median_s": 10.0,
+                    "cpu_us_per_test_2": value,
+                    "us_per_test_2": 2 * value,
+                }
+                for plugin, value in cells.items()
+            },
+        }
+
+    report = {
+        "plugins": ["aioloop", "asyncio"],
+        "startup_over_floor_s": {},
+        "startup_cpu_over_floor_s": {},
+        "reference": {
+            "asyncio": {"real-work body, shared loop": 400.0},
+            "uvloop": {"real-work body, shared loop": 100.0},
+        },
+        "rows": [
+            row("real-work", "asyncio", aioloop=400.0, asyncio=800.0),
+            row("real-work", "uvloop", aioloop=200.0, asyncio=1000.0),
+            row("real-work-session", "asyncio", aioloop=500.0, asyncio=600.0),
+            row("real-work-session", "uvloop", aioloop=250.0, asyncio=300.0),
+            row("real-work-floor", "asyncio", aioloop=1.0, bare=300.0),
+            row("real-work-floor", "uvloop", aioloop=1.0, bare=150.0),
+        ],
+    }
+    targets = {t["target"]: t for t in report_module.targets(report)}
+    function = targets["real work: uvloop / asyncio time"]
+    assert function["cpu_values"] == {"aioloop": 0.5, "asyncio": 1.25}
+    assert function["values"] == {"aioloop": 0.5, "asyncio": 1.25}
+    assert function["met_cpu"] is True
+    lines = report_module.uvloop_table(report).splitlines()
+    function_line, session_line = (
+        [cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]
+    )
+    assert function_line[1:] == [
+        "0.50x (+200 / +400)",
+        "1.25x (+1000 / +800)",
+        "—",
+        "—",
+    ]
+    assert session_line[1:] == [
+        "0.50x (+250 / +500)",
+        "0.50x (+300 / +600)",
+        "0.50x (+150 / +300)",
+        "0.25x (+100 / +400)",
+    ]
+
+
 VIRTUAL_TIME = SCRIPT.with_name("virtual_time.py")
 
 
