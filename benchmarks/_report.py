@@ -197,7 +197,8 @@ def _value(
             # uvloop's import, the same size as the tests' difference.
             a, b = (cell.get(f"{prefix}us_per_test_2") for cell in (other, base))
             if a is not None and b is not None:
-                return a / b if b > 0 else None
+                # (a cost at or below the floor's is noise: no ratio)
+                return a / b if a > 0 and b > 0 else None
         a, b = other.get(f"{prefix}median_s"), base.get(f"{prefix}median_s")
         return a / b if a and b else None
     suite, _, backend = arg.partition("/")
