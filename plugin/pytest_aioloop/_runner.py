@@ -54,7 +54,6 @@ from ._problems import (
     log_as_asyncio_does,
 )
 from ._shutdown import (
-    CANCEL_GRACE,
     cancel_leftovers,
     close_loop,
     report_stubborn,
@@ -579,55 +578,10 @@ class LoopRunner:
         if self._left_nothing or self._nothing_left():
             loop.close()
             return
-        if self._end_idle_worker(loop):
-            close_loop(loop, self.label, problems, abandoned=False)
-            return
         worker = self._stop_worker()
         stubborn = cancel_leftovers(loop, worker, self._started_by or {}, problems)
         report_stubborn(stubborn, problems)
         close_loop(loop, self.label, problems, abandoned=bool(stubborn))
-
-    def _end_idle_worker(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """End the worker in one loop run when it waits for work and no other
-        task is left (a loop whose tests and fixtures left nothing): what
-        cancel_leftovers() would do, without asyncio.wait() and its timer.
-        ``False``, having done nothing, in any other case."""
-        worker = self._worker
-        wake = self._wake
-        if (
-            worker is None
-            or worker.done()
-            or self._busy
-            or self._jobs
-            or self._abandoned
-            or wake is None
-            or wake.done()
-        ):
-            return False
-        if not no_task_but(worker) and any(
-            task is not worker for task in asyncio.all_tasks(loop)
-        ):
-            return False
-        self._jobs.append(None)  # _serve() returns at its next step
-        wake.set_result(None)
-        stop = loop.stop
-
-        def stop_loop(_: object) -> None:
-            stop()
-
-        worker.add_done_callback(stop_loop)
-        # (it cannot wait for anything else; the timer only guards that)
-        guard = loop.call_later(CANCEL_GRACE, stop)
-        try:
-            loop.run_forever()
-        finally:
-            guard.cancel()
-        if worker.done():
-            return True
-        # stopped by the guard: the general path takes over
-        worker.remove_done_callback(stop_loop)
-        self._jobs.clear()
-        return False
 
     def _stop_worker(self) -> asyncio.Task[None] | None:
         # The worker, if still running, is told to end after its queue (and
