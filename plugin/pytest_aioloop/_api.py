@@ -12,6 +12,7 @@ from ._settings import LOOP_SCOPES, LoopScope
 __all__ = [
     "ASYNC_TEST_KEY",
     "FIXTURE_ATTR",
+    "TESTS_NOTED_KEY",
     "fixture",
     "fixture_loop_scope",
     "is_async_test",
@@ -29,6 +30,9 @@ _PYTEST_ASYNCIO_ATTR: Final = "_force_asyncio_fixture"
 #: Set on the async tests the plugin runs: what kind of async function the
 #: test is ("coroutine", "asyncgen" or "hypothesis").
 ASYNC_TEST_KEY: Final = pytest.StashKey[str]()
+#: Set on the config once the plugin has noted which collected tests are its
+#: own (first thing at ``pytest_collection_modifyitems``).
+TESTS_NOTED_KEY: Final = pytest.StashKey[bool]()
 
 
 def _mark(function: Any, loop_scope: LoopScope | None) -> None:
@@ -118,4 +122,13 @@ def fixture(
 
 def is_async_test(item: pytest.Item) -> bool:
     """Whether pytest-aioloop runs ``item`` (an async test it handles)."""
-    return item.stash.get(ASYNC_TEST_KEY, None) is not None
+    if item.stash.get(ASYNC_TEST_KEY, None) is not None:
+        return True
+    if item.config.stash.get(TESTS_NOTED_KEY, False):
+        return False
+    # Asked before the plugin noted its tests (from a pytest_itemcollected
+    # hook, or a modifyitems wrapper ordered before the plugin's): the answer
+    # the noting will give, as pytest-asyncio answers from collection on.
+    from ._collection import will_note  # (that module imports this one)
+
+    return will_note(item)

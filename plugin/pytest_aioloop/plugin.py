@@ -23,7 +23,7 @@ from typing import Any, Final
 import pytest
 
 from . import _compat
-from ._api import ASYNC_TEST_KEY
+from ._api import ASYNC_TEST_KEY, TESTS_NOTED_KEY
 from ._collection import note_collected, parametrize
 from ._fixture_setup import async_fixture_setup, before_sync_fixture, fixture_kind
 from ._fixtures import (
@@ -138,6 +138,7 @@ def pytest_collection_modifyitems(
     grouping.note_collected(items)
     for item in items:
         note_collected(item)
+    config.stash[TESTS_NOTED_KEY] = True
     result = yield
     grouping.group(items)
     if grouping.mixed:
