@@ -100,6 +100,7 @@ class LoopRunner:
         "_finished",
         "_holds",
         "_jobs",
+        "_left_nothing",
         "_loop",
         "_on_close",
         "_started_by",
@@ -141,6 +142,8 @@ class LoopRunner:
         self._closed = False
         #: The last call did what closing does on the loop (see run(last=)).
         self._finished = False
+        #: closes_quietly() found nothing left on the loop (close() follows).
+        self._left_nothing = False
         self._abandoned = False
         self._busy = False
         # On a shared loop (class, module, package, session), the tasks a call
@@ -174,17 +177,17 @@ class LoopRunner:
     def closed(self) -> bool:
         return self._closed
 
-    @property
     def closes_quietly(self) -> bool:
-        """Whether :meth:`close` only closes a stdlib loop: the last call did
-        what closing does on the loop, left nothing pending and no fixture
-        finaliser waits (so nothing of the user's runs in close() and it
-        cannot warn)."""
-        return (
-            not self._on_close
-            and type(self._loop).close in _STDLIB_CLOSES
-            and self._nothing_left()
-        )
+        """Whether :meth:`close`, called next, only closes a stdlib loop: the
+        last call did what closing does on the loop, left nothing pending and
+        no fixture finaliser waits (so nothing of the user's runs in close()
+        and it cannot warn)."""
+        if self._on_close or type(self._loop).close not in _STDLIB_CLOSES:
+            return False
+        # (close() follows at once: it reuses the answer instead of scanning
+        # the loop's tasks again)
+        self._left_nothing = self._nothing_left()
+        return self._left_nothing
 
     def _nothing_left(self) -> bool:
         # The last call did what closing does (see run(last=)) and left nothing.
@@ -393,7 +396,7 @@ class LoopRunner:
                 f"tests must not close the loop they run on"
             )
         worker = self._worker
-        self._finished = False
+        self._finished = self._left_nothing = False
         waiter: asyncio.Future[Any]
         clock = self._clock
         if clock is not None:
@@ -572,7 +575,7 @@ class LoopRunner:
     def _finish_tasks(
         self, loop: asyncio.AbstractEventLoop, problems: list[LoopProblem]
     ) -> None:
-        if self._nothing_left():
+        if self._left_nothing or self._nothing_left():
             loop.close()
             return
         worker = self._stop_worker()

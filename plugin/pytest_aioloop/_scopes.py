@@ -269,7 +269,7 @@ class LoopRegistry:
             return
         loop = runner.loop
         caught: list[warnings.WarningMessage] = []
-        if runner.closes_quietly:
+        if runner.closes_quietly():
             closed = runner.close()
         else:
             # Warnings raised while the loop closes (a transport uvloop frees
