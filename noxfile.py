@@ -81,6 +81,9 @@ def tests(session: nox.Session) -> None:
     if session.python == PYTHONS[0]:
         # benchmarks/instructions.py under valgrind: once, not per Python
         session.env["AIOLOOP_BENCH_SMOKE"] = "valgrind"
+    elif session.python == PYTHONS[-1]:
+        # benchmarks/attribute.py (python -X perf, 3.12+) under valgrind
+        session.env["AIOLOOP_BENCH_SMOKE"] = "attribute"
     _pytest(session)
 
 

@@ -126,6 +126,15 @@ gc.set_threshold(*gc.get_threshold()[:2], 1_000_000_000)
 """
 
 
+def steady_gc_dir(root: Path) -> Path:
+    """A folder under ``root`` whose sitecustomize.py holds off full garbage
+    collections, for the measured processes' PYTHONPATH (see --steady-gc)."""
+    folder = root / "steady-gc"
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text(_STEADY_GC_SOURCE)
+    return folder
+
+
 def _floor_rate(
     interpreter: _envs.Interpreter, size: int, runs: int, root: Path, in_place: bool
 ) -> float:
@@ -212,9 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="aioloop-instructions-"))
     global _STEADY_GC
     if args.steady_gc:
-        _STEADY_GC = root / "steady-gc"
-        _STEADY_GC.mkdir()
-        (_STEADY_GC / "sitecustomize.py").write_text(_STEADY_GC_SOURCE)
+        _STEADY_GC = steady_gc_dir(root)
     try:
         if args.rate is None:
             rate = _floor_rate(floor, large, 3, root, args.in_place)

@@ -171,3 +171,35 @@ def test_virtual_time_benchmark_prints_and_saves_a_table(tmp_path: Path) -> None
     assert "| wait_for | virtual | 3 |" in result.stdout
     saved = sorted(path.suffix for path in tmp_path.iterdir())
     assert saved == [".json", ".md"]
+
+
+ATTRIBUTE = SCRIPT.with_name("attribute.py")
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
+@pytest.mark.skipif(
+    not hasattr(sys, "activate_stack_trampoline"), reason="-X perf: CPython 3.12+"
+)
+@pytest.mark.skipif(
+    os.environ.get("AIOLOOP_BENCH_SMOKE") != "attribute",
+    reason="two pytest runs under valgrind: nox runs it on the newest Python; "
+    "set AIOLOOP_BENCH_SMOKE=attribute to run it here",
+)
+def test_attribution_script_names_the_plugins_functions() -> None:
+    command = [
+        sys.executable,
+        str(ATTRIBUTE),
+        "--suite=module",
+        "--sizes=2,6",
+        "--top=60",
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, check=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("module on asyncio, cpython")
+    # one more test runs through the plugin's call hook and its runner
+    named = {line.split()[2] for line in lines[1:] if line.strip()}
+    assert {"pytest_pyfunc_call", "run_test", "LoopRunner.run"} <= named, lines
