@@ -12,6 +12,7 @@ from ._settings import LOOP_SCOPES, LoopScope
 __all__ = [
     "ASYNC_TEST_KEY",
     "FIXTURE_ATTR",
+    "UNNOTED_KEY",
     "fixture",
     "fixture_loop_scope",
     "is_async_test",
@@ -29,6 +30,10 @@ _PYTEST_ASYNCIO_ATTR: Final = "_force_asyncio_fixture"
 #: Set on the async tests the plugin runs: what kind of async function the
 #: test is ("coroutine", "asyncgen" or "hypothesis").
 ASYNC_TEST_KEY: Final = pytest.StashKey[str]()
+#: On the config until the plugin has noted which collected tests are its own
+#: (first thing at ``pytest_collection_modifyitems``): how to tell a test the
+#: noting will take, without noting anything.
+UNNOTED_KEY: Final = pytest.StashKey[Callable[[pytest.Item], bool]]()
 
 
 def _mark(function: Any, loop_scope: LoopScope | None) -> None:
@@ -118,4 +123,10 @@ def fixture(
 
 def is_async_test(item: pytest.Item) -> bool:
     """Whether pytest-aioloop runs ``item`` (an async test it handles)."""
-    return item.stash.get(ASYNC_TEST_KEY, None) is not None
+    if item.stash.get(ASYNC_TEST_KEY, None) is not None:
+        return True
+    # Asked before the plugin noted its tests (from a pytest_itemcollected
+    # hook, or a modifyitems wrapper ordered before the plugin's): the answer
+    # the noting will give, as pytest-asyncio answers from collection on.
+    will_note = item.config.stash.get(UNNOTED_KEY, None)
+    return will_note is not None and will_note(item)

@@ -39,7 +39,7 @@ from ._run import RUN_KEY
 from ._scopes import ScopeError, scope_node
 from ._settings import LoopScope, Mode
 
-__all__ = ["ERROR_FIXTURE", "note_collected", "parametrize"]
+__all__ = ["ERROR_FIXTURE", "note_collected", "parametrize", "will_note"]
 
 #: The one backend chosen for each async test function of a module or class
 #: (by name), kept on that collector until its tests are collected.
@@ -50,6 +50,24 @@ ERROR_FIXTURE: Final = "_aioloop_chosen_in_error"
 #: The mark auto mode gives unmarked async tests: one object for all of them,
 #: so that their marks are read once (see cached_marker_options).
 AUTO_MARK: Final = getattr(pytest.mark, MARKER)
+
+
+def will_note(item: pytest.Item) -> bool:
+    """Whether :func:`note_collected` takes ``item`` as the plugin's (the same
+    tests, read without noting anything)."""
+    if not isinstance(item, pytest.Function) or async_kind(item.obj) is None:
+        return False
+    parent = item.parent
+    if isinstance(parent, pytest.Class) and issubclass(parent.obj, unittest.TestCase):
+        return False
+    if is_marked(item):
+        return True
+    run = _compat.stash_get(item.config.stash, RUN_KEY)
+    return (
+        run is not None
+        and run.settings.mode is Mode.AUTO
+        and not owned_by_other_plugin(item, item.fixturenames)
+    )
 
 
 def note_collected(item: pytest.Item) -> None:

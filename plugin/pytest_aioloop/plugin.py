@@ -23,8 +23,8 @@ from typing import Any, Final
 import pytest
 
 from . import _compat
-from ._api import ASYNC_TEST_KEY
-from ._collection import note_collected, parametrize
+from ._api import ASYNC_TEST_KEY, UNNOTED_KEY
+from ._collection import note_collected, parametrize, will_note
 from ._fixture_setup import async_fixture_setup, before_sync_fixture, fixture_kind
 from ._fixtures import (
     _aioloop_backend as _aioloop_backend,
@@ -82,6 +82,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     start_run(config)
+    config.stash[UNNOTED_KEY] = will_note  # (until the tests are noted)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -138,6 +139,8 @@ def pytest_collection_modifyitems(
     grouping.note_collected(items)
     for item in items:
         note_collected(item)
+    if UNNOTED_KEY in config.stash:
+        del config.stash[UNNOTED_KEY]  # is_async_test() reads the notes now
     result = yield
     grouping.group(items)
     if grouping.mixed:
