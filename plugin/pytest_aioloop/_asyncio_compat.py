@@ -310,20 +310,17 @@ def work_scheduled(loop: asyncio.AbstractEventLoop) -> bool:
     selector = getattr(loop, "_selector", None)
     if selector is None:
         return False
-    keys = getattr(selector, "_fd_to_key", None)
-    if type(keys) is dict:
-        # The stdlib selectors' own map (3.11+), read directly: get_map()'s
-        # view is three Python calls more, for every test's own loop.
-        if len(keys) > 1:
-            return True
-        wakeup = getattr(loop, "_ssock", None)
-        return bool(keys) and (wakeup is None or wakeup.fileno() not in keys)
-    if not isinstance(selector, selectors.BaseSelector):
-        return False  # a test loop's stand-in (a Mock)
-    # (typed as a Mapping, but None once the selector is closed)
-    watched: object = selector.get_map()
-    if not isinstance(watched, Mapping):
-        return False
+    # The stdlib selectors' own map (3.11+), read directly: get_map()'s view
+    # is three Python calls more, for every test's own loop.
+    watched: object = getattr(selector, "_fd_to_key", None)
+    if type(watched) is not dict:
+        if not isinstance(selector, selectors.BaseSelector):
+            return False  # a test loop's stand-in (a Mock)
+        # (typed as a Mapping, but None once the selector is closed)
+        mapped: object = selector.get_map()
+        if not isinstance(mapped, Mapping):
+            return False
+        watched = mapped
     wakeup = getattr(loop, "_ssock", None)
     own = 0 if wakeup is None or wakeup.fileno() not in watched else 1
     return len(watched) > own

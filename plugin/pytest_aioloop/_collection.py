@@ -28,6 +28,7 @@ from ._plan import (
     BACKEND_FIXTURE,
     POLICY_FIXTURE,
     SINGLE_BACKEND_KEY,
+    AsyncKind,
     BackendParam,
     async_kind,
     backend_param,
@@ -37,7 +38,7 @@ from ._plan import (
 )
 from ._run import RUN_KEY
 from ._scopes import ScopeError, scope_node
-from ._settings import LoopScope, Mode
+from ._settings import Mode
 
 __all__ = ["ERROR_FIXTURE", "note_collected", "parametrize", "will_note"]
 
@@ -52,44 +53,49 @@ ERROR_FIXTURE: Final = "_aioloop_chosen_in_error"
 AUTO_MARK: Final = getattr(pytest.mark, MARKER)
 
 
-def will_note(item: pytest.Item) -> bool:
-    """Whether :func:`note_collected` takes ``item`` as the plugin's (the same
-    tests, read without noting anything)."""
-    if not isinstance(item, pytest.Function) or async_kind(item.obj) is None:
-        return False
-    parent = item.parent
-    if isinstance(parent, pytest.Class) and issubclass(parent.obj, unittest.TestCase):
-        return False
-    if is_marked(item):
-        return True
-    run = _compat.stash_get(item.config.stash, RUN_KEY)
-    return (
-        run is not None
-        and run.settings.mode is Mode.AUTO
-        and not owned_by_other_plugin(item, item.fixturenames)
-    )
-
-
-def note_collected(item: pytest.Item) -> None:
-    """Mark an async test the plugin runs (ASYNC_TEST_KEY), with its backend
-    when one was chosen for it."""
+def _ours(item: pytest.Item) -> tuple[pytest.Function, AsyncKind, bool] | None:
+    """``item`` as a test function, its kind of async test and whether it is
+    marked, when the plugin runs it (marked, or unmarked in auto mode);
+    ``None`` otherwise."""
     if not isinstance(item, pytest.Function):
-        return
+        return None
     kind = async_kind(item.obj)
     if kind is None:
-        return
+        return None
     parent = item.parent
     if isinstance(parent, pytest.Class) and issubclass(parent.obj, unittest.TestCase):
-        return  # unittest runs its own async tests (IsolatedAsyncioTestCase)
+        return None  # unittest runs its own async tests (IsolatedAsyncioTestCase)
+    if is_marked(item):
+        return item, kind, True
     run = _compat.stash_get(item.config.stash, RUN_KEY)
-    assert run is not None
-    if not is_marked(item):
-        if run.settings.mode is not Mode.AUTO or owned_by_other_plugin(
-            item, item.fixturenames
-        ):
-            return
+    if (
+        run is None
+        or run.settings.mode is not Mode.AUTO
+        or owned_by_other_plugin(item, item.fixturenames)
+    ):
+        return None
+    return item, kind, False
+
+
+def will_note(item: pytest.Item) -> bool:
+    """Whether :func:`note_collected` takes ``item`` as the plugin's (the same
+    decision, made without noting anything)."""
+    return _ours(item) is not None
+
+
+def note_collected(node: pytest.Item) -> None:
+    """Mark an async test the plugin runs (ASYNC_TEST_KEY), with its backend
+    when one was chosen for it."""
+    ours = _ours(node)
+    if ours is None:
+        return
+    item, kind, marked = ours
+    if not marked:
         item.add_marker(AUTO_MARK)
     item.stash[ASYNC_TEST_KEY] = kind
+    run = _compat.stash_get(item.config.stash, RUN_KEY)
+    assert run is not None
+    parent = item.parent
     # "-k uvloop" selects every test that runs on uvloop, also those whose
     # ids do not name the backend (one backend for that test).
     param = backend_param(item)
@@ -144,8 +150,11 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
         return
     try:
         options = cached_marker_options(marks, definition)
-        if options.loop_scope == "class" or options.loop_scope == "package":
-            _check_marker_scope(definition, options.loop_scope)
+        scope = options.loop_scope
+        if scope == "class" or scope == "package":
+            # a marker's class scope outside a class, or package scope outside
+            # a regular package (a scope from the ini falls back instead)
+            scope_node(definition, scope, for_test=True)
         params = backend_params(
             definition,
             options,
@@ -207,10 +216,3 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
         for param in params
     ]
     metafunc.parametrize(BACKEND_FIXTURE, values, indirect=True, scope="session")
-
-
-def _check_marker_scope(definition: pytest.Item, scope: LoopScope | None) -> None:
-    # A marker's class scope outside a class, or package scope outside a
-    # regular package (a scope from the ini falls back instead).
-    if scope == "class" or scope == "package":
-        scope_node(definition, scope, for_test=True)

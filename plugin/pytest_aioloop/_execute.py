@@ -134,35 +134,17 @@ def run_test(item: pytest.Function, kind: AsyncKind, run: AioloopRun) -> None:
             if plan.node is item:
                 # a test's own loop: no call follows but held fixtures' teardowns
                 runner.keep_worker = False
-            if plan.policy is None and running_loop() is None:
-                # (_run's work, inline: this is every test's path)
-                message: str | None = None
-                try:
-                    runner.run(
-                        function(**kwargs),
-                        context=contextvars.copy_context(),
-                        timeout=plan.timeout,
-                        idle_limit=plan.idle_limit,
-                        label=label,
-                        name=nodeid,
-                        last=fresh,
-                    )
-                except RunFailed as exc:  # a timeout, a stopped loop
-                    message = str(exc)
-                if message is not None:
-                    pytest.fail(message, pytrace=False)
-            else:
-                _run(
-                    runner,
-                    function(**kwargs),
-                    context=contextvars.copy_context(),
-                    timeout=plan.timeout,
-                    idle_limit=plan.idle_limit,
-                    policy=plan.policy,
-                    label=label,
-                    name=nodeid,
-                    last=fresh,
-                )
+            _run(
+                runner,
+                function(**kwargs),
+                context=contextvars.copy_context(),
+                timeout=plan.timeout,
+                idle_limit=plan.idle_limit,
+                policy=plan.policy,
+                label=label,
+                name=nodeid,
+                last=fresh,
+            )
     except BaseException:
         failed = True
         raise

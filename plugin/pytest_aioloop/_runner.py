@@ -100,7 +100,6 @@ class LoopRunner:
         "_finished",
         "_holds",
         "_jobs",
-        "_left_nothing",
         "_loop",
         "_on_close",
         "_started_by",
@@ -142,8 +141,6 @@ class LoopRunner:
         self._closed = False
         #: The last call did what closing does on the loop (see run(last=)).
         self._finished = False
-        #: closes_quietly() found nothing left on the loop (close() follows).
-        self._left_nothing = False
         self._abandoned = False
         self._busy = False
         # On a shared loop (class, module, package, session), the tasks a call
@@ -178,16 +175,16 @@ class LoopRunner:
         return self._closed
 
     def closes_quietly(self) -> bool:
-        """Whether :meth:`close`, called next, only closes a stdlib loop: the
-        last call did what closing does on the loop, left nothing pending and
-        no fixture finaliser waits (so nothing of the user's runs in close()
-        and it cannot warn)."""
-        if self._on_close or type(self._loop).close not in _STDLIB_CLOSES:
-            return False
-        # (close() follows at once: it reuses the answer instead of scanning
-        # the loop's tasks again)
-        self._left_nothing = self._nothing_left()
-        return self._left_nothing
+        """Whether :meth:`close` would only close a stdlib loop: the last call
+        did what closing does on the loop, left nothing pending and no
+        fixture finaliser waits (so nothing of the user's runs in close() and
+        it cannot warn). When it does, say so to close(): it then does not
+        scan the loop's tasks again."""
+        return (
+            not self._on_close
+            and type(self._loop).close in _STDLIB_CLOSES
+            and self._nothing_left()
+        )
 
     def _nothing_left(self) -> bool:
         # The last call did what closing does (see run(last=)) and left nothing.
@@ -396,7 +393,7 @@ class LoopRunner:
                 f"tests must not close the loop they run on"
             )
         worker = self._worker
-        self._finished = self._left_nothing = False
+        self._finished = False
         waiter: asyncio.Future[Any]
         clock = self._clock
         if clock is not None:
@@ -531,7 +528,7 @@ class LoopRunner:
 
     # -- closing ---------------------------------------------------------------
 
-    def close(self) -> list[LoopProblem]:
+    def close(self, *, quietly: bool = False) -> list[LoopProblem]:
         """Finish everything on the loop and close it; return what went wrong.
 
         Fixture finalisers registered with :meth:`on_close` run first; then
@@ -539,6 +536,8 @@ class LoopRunner:
         and reported, async generators and the default executor are shut down,
         and the loop is closed. Never raises for problems; they are returned
         (a ``KeyboardInterrupt`` in a finaliser is raised after closing).
+        ``quietly``: :meth:`closes_quietly` said so just before; the loop is
+        only closed.
         """
         if self._closed:
             return []
@@ -557,7 +556,7 @@ class LoopRunner:
         loop = self._loop
         try:
             if not loop.is_closed():
-                self._finish_tasks(loop, problems)
+                self._finish_tasks(loop, problems, quietly=quietly)
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 errors.append(exc)
@@ -573,9 +572,13 @@ class LoopRunner:
         return problems
 
     def _finish_tasks(
-        self, loop: asyncio.AbstractEventLoop, problems: list[LoopProblem]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        problems: list[LoopProblem],
+        *,
+        quietly: bool,
     ) -> None:
-        if self._left_nothing or self._nothing_left():
+        if quietly or self._nothing_left():
             loop.close()
             return
         worker = self._stop_worker()

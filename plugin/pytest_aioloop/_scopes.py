@@ -243,8 +243,7 @@ class LoopRegistry:
         if self._current is not loop:
             _set_event_loop(loop)
             self._current = loop
-            if self._watch is not None:
-                self.watch()
+            self.watch()
 
     def watch(self) -> None:
         """Have check_after_test() called after every test from now on."""
@@ -270,7 +269,7 @@ class LoopRegistry:
         loop = runner.loop
         caught: list[warnings.WarningMessage] = []
         if runner.closes_quietly():
-            closed = runner.close()
+            closed = runner.close(quietly=True)
         else:
             # Warnings raised while the loop closes (a transport uvloop frees
             # unclosed, an async generator's clean-up) would point at the
