@@ -2,6 +2,7 @@
 
     python3.14 benchmarks/attribute.py --suite module              # ~3 min
     python3.14 benchmarks/attribute.py --suite function --backend uvloop --sizes 20,220
+    python3.14 benchmarks/attribute.py --suite module --against-floor   # ~5 min
 
 Runs one generated suite (``_suites.py``) with the current python and the
 plugin installed in it, under ``valgrind --tool=callgrind``, at two sizes,
@@ -14,6 +15,12 @@ machine-independent, so the shares hold on a busy machine.
 
 The trampolines themselves cost instructions: compare rows with each other,
 and whole runs with ``instructions.py``, not with its figures.
+
+``--against-floor`` also runs the suite's own floor (the same test files with
+no plugin: a bare loop per test, or one loop kept for the run, made by a
+10-line conftest hook) at the same sizes, and lists every function, pytest's
+and asyncio's too, by what one more test costs in it over the floor: where
+the suite's cost over its floor goes, step by step.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ import tempfile
 from pathlib import Path
 
 import _envs
-from _suites import SUITES_BY_NAME
+from _envs import FLOOR
+from _suites import SUITES_BY_NAME, Suite
 from _suites import generate as generate_suite
 from instructions import steady_gc_dir
 from run import _child_env
@@ -74,7 +82,10 @@ def _functions(out: Path, perf_map: Path) -> dict[str, int]:
     return counts
 
 
-def _run(cmd: list[str], directory: Path, env: dict[str, str], out: Path) -> Path:
+def _run(
+    cmd: list[str], directory: Path, env: dict[str, str], out: Path
+) -> tuple[Path, int]:
+    """Run ``cmd`` under callgrind: its perf map and its instruction count."""
     counted = subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd],
         cwd=directory,
@@ -89,7 +100,54 @@ def _run(cmd: list[str], directory: Path, env: dict[str, str], out: Path) -> Pat
             f"{' '.join(cmd)} failed under valgrind:\n{counted.stdout[-2000:]}"
             f"{counted.stderr[-2000:]}"
         )
-    return Path(f"/tmp/perf-{match.group(1)}.map")
+    total = re.search(r"Collected : (\d+)", counted.stderr)
+    return Path(f"/tmp/perf-{match.group(1)}.map"), int(total.group(1)) if total else 0
+
+
+def _per_test(
+    suite: Suite,
+    cmd: list[str],
+    env: dict[str, str],
+    root: Path,
+    small: int,
+    large: int,
+) -> tuple[dict[str, float], float]:
+    """Instructions one more test costs in each function, and in the whole run."""
+    cmd = [cmd[0], "-X", "perf", *cmd[1:]]
+    per_size = []
+    totals = []
+    for size in (small, large):
+        directory = generate_suite(
+            suite, size, max(1, min(10, size)), root / suite.name / str(size)
+        )
+        out = root / f"callgrind-{suite.name}-{size}.out"
+        perf_map, total = _run(cmd, directory, env, out)
+        # the generated files' functions under one name at both sizes, and
+        # in the suite and its floor
+        per_size.append(
+            {
+                name.replace(str(directory), "<suite>"): count
+                for name, count in _functions(out, perf_map).items()
+            }
+        )
+        totals.append(total)
+        perf_map.unlink(missing_ok=True)
+    tests = suite.count(large) - suite.count(small)
+    names = per_size[0].keys() | per_size[1].keys()
+    return {
+        name: (per_size[1].get(name, 0) - per_size[0].get(name, 0)) / tests
+        for name in names
+    }, (totals[1] - totals[0]) / tests
+
+
+def _shown(name: str) -> str:
+    """``function  (where)``, the path cut to the package or the library."""
+    function, _, path = name.removeprefix("py::").partition(":")
+    for marker in ("/plugin/", "/backends/", "/site-packages/", "/lib/python"):
+        if marker in path:
+            path = path.split(marker, 1)[-1]
+            break
+    return f"{function}  ({path})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--steady-gc", action="store_true", help="as in instructions.py"
     )
+    parser.add_argument(
+        "--against-floor",
+        action="store_true",
+        help="every function by its cost per test over the suite's own floor",
+    )
     args = parser.parse_args(argv)
     if not hasattr(sys, "activate_stack_trampoline"):
         parser.error("-X perf needs CPython 3.12 or newer, on Linux")
@@ -112,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     suite = SUITES_BY_NAME[args.suite]
     small, large = (int(s) for s in args.sizes.split(","))
-    ours = _envs.in_place([_envs.PLUGINS_BY_KEY["aioloop"]])[1]
+    floor_interpreter, ours = _envs.in_place([_envs.PLUGINS_BY_KEY["aioloop"]])
     root = Path(tempfile.mkdtemp(prefix="aioloop-attribute-"))
     try:
         env = _child_env("aioloop", args.backend, True)
@@ -123,35 +186,71 @@ def main(argv: list[str] | None = None) -> int:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (str(gc_dir), env.get("PYTHONPATH", "")) if p
             )
-        cmd = ours.command(args.backend, suite.pytest_args)
-        cmd = [cmd[0], "-X", "perf", *cmd[1:]]
-        per_size = []
-        for size in (small, large):
-            directory = generate_suite(
-                suite, size, max(1, min(10, size)), root / str(size)
-            )
-            out = root / f"callgrind-{size}.out"
-            perf_map = _run(cmd, directory, env, out)
-            per_size.append(_functions(out, perf_map))
-            perf_map.unlink(missing_ok=True)
-        tests = suite.count(large) - suite.count(small)
-        rows = []
-        for name in set(per_size[0]) | set(per_size[1]):
-            if not args.all and not any(part in name for part in _OURS):
-                continue
-            delta = (per_size[1].get(name, 0) - per_size[0].get(name, 0)) / tests
-            if abs(delta) >= 50:
-                rows.append((delta, name.removeprefix("py::")))
-        rows.sort(reverse=True)
-        print(
+        floor_name = suite.loop_floor
+        if args.against_floor and floor_name is None:
+            parser.error(f"suite {args.suite!r} has no floor of its own")
+        ours_per_test, ours_total = _per_test(
+            suite,
+            ours.command(args.backend, suite.pytest_args),
+            env,
+            root,
+            small,
+            large,
+        )
+        title = (
             f"{args.suite} on {args.backend}, {sys.implementation.name} "
             f"{sys.version.split()[0]}: inclusive instructions per test "
-            f"({small} -> {large} tests), functions over 0.05 kI"
+            f"({small} -> {large} tests)"
         )
-        for delta, name in rows[: args.top]:
-            function, _, path = name.partition(":")
-            where = path.split("/plugin/", 1)[-1].split("/backends/", 1)[-1]
-            print(f"{delta / 1000:9.1f} kI  {function}  ({where})")
+        if not args.against_floor:
+            own = [
+                (delta, name)
+                for name, delta in ours_per_test.items()
+                if (args.all or any(part in name for part in _OURS))
+                and abs(delta) >= 50
+            ]
+            own.sort(reverse=True)
+            print(f"{title}, functions over 0.05 kI")
+            for delta, name in own[: args.top]:
+                print(f"{delta / 1000:9.1f} kI  {_shown(name)}")
+            return 0
+        assert floor_name is not None
+        floor_suite = SUITES_BY_NAME[floor_name]
+        floor_env = _child_env(FLOOR.key, args.backend, True)
+        for key in ("PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH"):
+            if key in env:
+                floor_env[key] = env[key]
+        floor_per_test, floor_total = _per_test(
+            floor_suite,
+            floor_interpreter.command(args.backend, floor_suite.pytest_args),
+            floor_env,
+            root,
+            small,
+            large,
+        )
+        print(f"{title}, against its floor {floor_name} (no plugin)")
+        print(
+            f"whole run: {(ours_total - floor_total) / 1000:+.1f} kI per test over "
+            f"the floor (this suite {ours_total / 1000:.1f}, the floor "
+            f"{floor_total / 1000:.1f})"
+        )
+        print(f"{'over floor':>10} {'suite':>9} {'floor':>9}  function")
+        rows = [
+            (
+                ours_per_test.get(name, 0) - floor_per_test.get(name, 0),
+                ours_per_test.get(name, 0),
+                floor_per_test.get(name, 0),
+                name,
+            )
+            for name in ours_per_test.keys() | floor_per_test.keys()
+        ]
+        rows = [row for row in rows if abs(row[0]) >= 1000]
+        rows.sort(key=lambda row: -abs(row[0]))
+        for delta, mine, theirs, name in rows[: args.top]:
+            print(
+                f"{delta / 1000:+10.1f} {mine / 1000:9.1f} {theirs / 1000:9.1f}  "
+                f"{_shown(name)}"
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

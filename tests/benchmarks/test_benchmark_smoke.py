@@ -263,3 +263,43 @@ def test_attribution_script_names_the_plugins_functions() -> None:
     # one more test runs through the plugin's call hook and its runner
     named = {line.split()[2] for line in lines[1:] if line.strip()}
     assert {"pytest_pyfunc_call", "run_test", "LoopRunner.run"} <= named, lines
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
+@pytest.mark.skipif(
+    not hasattr(sys, "activate_stack_trampoline"), reason="-X perf: CPython 3.12+"
+)
+@pytest.mark.skipif(
+    os.environ.get("AIOLOOP_BENCH_SMOKE") != "attribute",
+    reason="four pytest runs under valgrind: nox runs it on the newest Python; "
+    "set AIOLOOP_BENCH_SMOKE=attribute to run it here",
+)
+def test_attribution_against_the_floor_lists_both_sides() -> None:
+    command = [
+        sys.executable,
+        str(ATTRIBUTE),
+        "--suite=module",
+        "--sizes=2,6",
+        "--top=400",
+        "--against-floor",
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, check=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("against its floor run-floor (no plugin)"), lines
+    assert lines[1].startswith("whole run: +"), lines
+    rows = {}
+    for line in lines[3:]:
+        *figures, function = line.split(maxsplit=3)
+        rows[function.split()[0]] = tuple(map(float, figures))
+    # the plugin's call is on the suite's side only; the floor's own hook
+    # (the kept loop) on the floor's only
+    over, suite, floor = rows["run_test"]
+    assert over == suite > 0, rows["run_test"]
+    assert floor == 0, rows["run_test"]
+    over, suite, floor = rows["run_on_kept_loop"]
+    assert over == -floor < 0, rows["run_on_kept_loop"]
+    assert suite == 0, rows["run_on_kept_loop"]
