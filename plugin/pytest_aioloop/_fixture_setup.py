@@ -129,7 +129,9 @@ def before_sync_fixture(
     for it, and the loop of one made with ``pytest_aioloop.fixture`` is open."""
     _make_test_loop_current(fixturedef, request)
     declared = fixture_loop_scope(fixturedef.func)
-    if declared is not False:
+    # The event_loop_policy fixture makes the loop: it runs before there is one,
+    # whatever its decorator.
+    if declared is not False and fixturedef.argname != POLICY_FIXTURE:
         _open_loop_of_sync_fixture(fixturedef, request, declared)
 
 

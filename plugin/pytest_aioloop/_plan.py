@@ -474,7 +474,11 @@ def plan_for(item: pytest.Item, settings: Settings, run: RunBackends) -> Plan:
                 pytrace=False,
             )
         policy = _compat.item_fixture_value(item, POLICY_FIXTURE)
-        backend = run.from_policy(policy)
+        # None: a fixture that installs a policy itself and yields nothing.
+        # The run's default then makes the loop (from the installed policy
+        # when no backend is chosen), as for a policy a conftest installs.
+        if policy is not None:
+            backend = run.from_policy(policy)
     if backend is None:
         backend = run.default_for_run()
     plan = Plan(
