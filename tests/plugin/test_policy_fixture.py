@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 pytestmark = pytest.mark.skipif(
-    not hasattr(asyncio, "DefaultEventLoopPolicy"),
+    not hasattr(asyncio.events, "_event_loop_policy"),
     reason="this Python's asyncio has no event-loop policies",
 )
 
