@@ -236,59 +236,40 @@ def test_virtual_time_benchmark_prints_and_saves_a_table(tmp_path: Path) -> None
 ATTRIBUTE = SCRIPT.with_name("attribute.py")
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
-@pytest.mark.skipif(
-    not hasattr(sys, "activate_stack_trampoline"), reason="-X perf: CPython 3.12+"
+#: attribute.py runs pytest under valgrind with -X perf: slow, so only where
+#: nox asks for it (the newest Python).
+attribute_smoke = pytest.mark.skipif(
+    shutil.which("valgrind") is None
+    or not hasattr(sys, "activate_stack_trampoline")
+    or os.environ.get("AIOLOOP_BENCH_SMOKE") != "attribute",
+    reason="needs valgrind and -X perf (CPython 3.12+); pytest runs under "
+    "valgrind: nox runs it on the newest Python; set AIOLOOP_BENCH_SMOKE="
+    "attribute to run it here",
 )
-@pytest.mark.skipif(
-    os.environ.get("AIOLOOP_BENCH_SMOKE") != "attribute",
-    reason="two pytest runs under valgrind: nox runs it on the newest Python; "
-    "set AIOLOOP_BENCH_SMOKE=attribute to run it here",
-)
-def test_attribution_script_names_the_plugins_functions() -> None:
-    command = [
-        sys.executable,
-        str(ATTRIBUTE),
-        "--suite=module",
-        "--sizes=2,6",
-        "--top=60",
-    ]
-    result = subprocess.run(
-        command, capture_output=True, text=True, timeout=600, check=False
-    )
 
+
+def _attribute(*options: str) -> list[str]:
+    """attribute.py's output lines on the module suite at 2 and 6 tests."""
+    command = [sys.executable, str(ATTRIBUTE), "--suite=module", "--sizes=2,6"]
+    result = subprocess.run(
+        [*command, *options], capture_output=True, text=True, timeout=900, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+@attribute_smoke
+def test_attribution_script_names_the_plugins_functions() -> None:
+    lines = _attribute("--top=60")
     assert lines[0].startswith("module on asyncio, cpython")
     # one more test runs through the plugin's call hook and its runner
     named = {line.split()[2] for line in lines[1:] if line.strip()}
     assert {"pytest_pyfunc_call", "run_test", "LoopRunner.run"} <= named, lines
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
-@pytest.mark.skipif(
-    not hasattr(sys, "activate_stack_trampoline"), reason="-X perf: CPython 3.12+"
-)
-@pytest.mark.skipif(
-    os.environ.get("AIOLOOP_BENCH_SMOKE") != "attribute",
-    reason="four pytest runs under valgrind: nox runs it on the newest Python; "
-    "set AIOLOOP_BENCH_SMOKE=attribute to run it here",
-)
+@attribute_smoke
 def test_attribution_against_the_floor_lists_both_sides() -> None:
-    command = [
-        sys.executable,
-        str(ATTRIBUTE),
-        "--suite=module",
-        "--sizes=2,6",
-        "--top=400",
-        "--against-floor",
-    ]
-    result = subprocess.run(
-        command, capture_output=True, text=True, timeout=900, check=False
-    )
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
+    lines = _attribute("--top=400", "--against-floor")
     assert lines[0].endswith("against its floor run-floor (no plugin)"), lines
     assert lines[1].startswith("whole run: +"), lines
     rows = {}
