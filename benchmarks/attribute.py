@@ -36,7 +36,6 @@ import tempfile
 from pathlib import Path
 
 import _envs
-from _envs import FLOOR
 from _suites import SUITES_BY_NAME, Suite
 from _suites import generate as generate_suite
 from instructions import steady_gc_dir
@@ -94,14 +93,27 @@ def _run(
         text=True,
         check=False,
     )
-    match = re.search(r"==(\d+)== Collected", counted.stderr)
+    # "==PID== Collected : COUNT": the pid names the perf map
+    match = re.search(r"==(\d+)== Collected\s*:\s*(\d+)", counted.stderr)
     if counted.returncode != 0 or match is None:
         raise SystemExit(
             f"{' '.join(cmd)} failed under valgrind:\n{counted.stdout[-2000:]}"
             f"{counted.stderr[-2000:]}"
         )
-    total = re.search(r"Collected : (\d+)", counted.stderr)
-    return Path(f"/tmp/perf-{match.group(1)}.map"), int(total.group(1)) if total else 0
+    return Path(f"/tmp/perf-{match.group(1)}.map"), int(match.group(2))
+
+
+def _env(plugin: str, backend: str, gc_dir: Path | None) -> dict[str, str]:
+    """A measured child's environment: fixed hash seed, no bytecode written,
+    full collections held off with ``--steady-gc``."""
+    env = _child_env(plugin, backend, True)
+    env["PYTHONHASHSEED"] = "0"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if gc_dir is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(gc_dir), env.get("PYTHONPATH", "")) if p
+        )
+    return env
 
 
 def _per_test(
@@ -174,25 +186,18 @@ def main(argv: list[str] | None = None) -> int:
         print("valgrind is not installed (Debian: apt install valgrind)")
         return 2
     suite = SUITES_BY_NAME[args.suite]
+    floor_name = suite.loop_floor
+    if args.against_floor and floor_name is None:
+        parser.error(f"suite {args.suite!r} has no floor of its own")
     small, large = (int(s) for s in args.sizes.split(","))
     floor_interpreter, ours = _envs.in_place([_envs.PLUGINS_BY_KEY["aioloop"]])
     root = Path(tempfile.mkdtemp(prefix="aioloop-attribute-"))
     try:
-        env = _child_env("aioloop", args.backend, True)
-        env["PYTHONHASHSEED"] = "0"
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        if args.steady_gc:
-            gc_dir = steady_gc_dir(root)
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(gc_dir), env.get("PYTHONPATH", "")) if p
-            )
-        floor_name = suite.loop_floor
-        if args.against_floor and floor_name is None:
-            parser.error(f"suite {args.suite!r} has no floor of its own")
+        gc_dir = steady_gc_dir(root) if args.steady_gc else None
         ours_per_test, ours_total = _per_test(
             suite,
             ours.command(args.backend, suite.pytest_args),
-            env,
+            _env(ours.plugin.key, args.backend, gc_dir),
             root,
             small,
             large,
@@ -216,14 +221,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         assert floor_name is not None
         floor_suite = SUITES_BY_NAME[floor_name]
-        floor_env = _child_env(FLOOR.key, args.backend, True)
-        for key in ("PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH"):
-            if key in env:
-                floor_env[key] = env[key]
         floor_per_test, floor_total = _per_test(
             floor_suite,
             floor_interpreter.command(args.backend, floor_suite.pytest_args),
-            floor_env,
+            _env(floor_interpreter.plugin.key, args.backend, gc_dir),
             root,
             small,
             large,
