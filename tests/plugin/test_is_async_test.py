@@ -9,6 +9,37 @@ import pytest
 Ini = Callable[..., None]
 Loops = Callable[[], dict[str, str]]
 
+#: A marked async test, an unmarked one, a sync one, one of anyio's and one
+#: of unittest's: only the marked one is the plugin's in strict mode, and the
+#: unmarked one too in auto mode.
+TESTS_OF_EVERY_KIND = """
+import unittest
+
+import pytest
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+@pytest.mark.asyncio
+async def test_marked():
+    pass
+
+async def test_unmarked():
+    pass
+
+def test_sync():
+    pass
+
+@pytest.mark.anyio
+async def test_anyio():
+    pass
+
+class TestCase(unittest.IsolatedAsyncioTestCase):
+    async def test_in_unittest(self):
+        pass
+"""
+
 
 def test_is_async_test_tells_which_tests_the_plugin_runs(
     pytester: pytest.Pytester, strict_ini: Ini
@@ -22,29 +53,7 @@ def test_is_async_test_tells_which_tests_the_plugin_runs(
                 print("ASYNC", item.name, pytest_aioloop.is_async_test(item))
         """
     )
-    pytester.makepyfile(
-        """
-        import pytest
-
-        @pytest.fixture
-        def anyio_backend():
-            return "asyncio"
-
-        @pytest.mark.asyncio
-        async def test_marked():
-            pass
-
-        async def test_unmarked():
-            pass
-
-        def test_sync():
-            pass
-
-        @pytest.mark.anyio
-        async def test_anyio():
-            pass
-        """
-    )
+    pytester.makepyfile(TESTS_OF_EVERY_KIND)
     result = pytester.runpytest("-s", "-p", "no:randomly", "--co")
     result.stdout.fnmatch_lines(
         [
@@ -52,6 +61,7 @@ def test_is_async_test_tells_which_tests_the_plugin_runs(
             "ASYNC test_unmarked False",
             "ASYNC test_sync False",
             "ASYNC test_anyio False",
+            "ASYNC test_in_unittest False",
         ]
     )
     result = pytester.runpytest(
@@ -63,6 +73,7 @@ def test_is_async_test_tells_which_tests_the_plugin_runs(
             "ASYNC test_unmarked True",
             "ASYNC test_sync False",
             "ASYNC test_anyio False",
+            "ASYNC test_in_unittest False",
         ]
     )
 
@@ -149,34 +160,7 @@ def test_is_async_test_answers_the_same_before_the_plugin_noted_its_tests(
             config.pluginmanager.register(First(), "first-wrapper")
         """
     )
-    pytester.makepyfile(
-        """
-        import unittest
-        import pytest
-
-        @pytest.fixture
-        def anyio_backend():
-            return "asyncio"
-
-        @pytest.mark.asyncio
-        async def test_marked():
-            pass
-
-        async def test_unmarked():
-            pass
-
-        def test_sync():
-            pass
-
-        @pytest.mark.anyio
-        async def test_anyio():
-            pass
-
-        class TestCase(unittest.IsolatedAsyncioTestCase):
-            async def test_in_unittest(self):
-                pass
-        """
-    )
+    pytester.makepyfile(TESTS_OF_EVERY_KIND)
     result = pytester.runpytest("-s", "-p", "no:randomly", f"--asyncio-mode={mode}")
     result.assert_outcomes(passed=5 if mode == "auto" else 4, failed=mode == "strict")
     auto = mode == "auto"

@@ -27,18 +27,23 @@ with warnings.catch_warnings():
 """
 
 
-def test_a_policy_fixture_made_with_the_plugin_decorator_makes_the_loops(
-    pytester: pytest.Pytester,
+@pytest.mark.parametrize("decorator", ["pytest.fixture", "pytest_aioloop.fixture"])
+def test_a_policy_fixture_makes_the_loops_without_a_deprecation_warning(
+    pytester: pytest.Pytester, decorator: str
 ) -> None:
-    # A sync fixture made with pytest_aioloop.fixture has its loop opened
-    # before it runs, but the event_loop_policy fixture is what makes the loop.
+    # The user's own code brings the policy in, and answers for its own
+    # warnings (Python's, from 3.14 on, about the policy classes); the plugin
+    # installs it while the tests run without a warning of its own. A sync
+    # fixture made with pytest_aioloop.fixture has its loop opened before it
+    # runs, but the event_loop_policy fixture is what makes the loop.
     pytester.makeconftest(
         MARKING_POLICY
-        + """
+        + f"""
+import pytest
 import pytest_aioloop
 
 
-@pytest_aioloop.fixture(scope="session")
+@{decorator}(scope="session")
 def event_loop_policy():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

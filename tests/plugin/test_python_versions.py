@@ -137,57 +137,6 @@ def test_no_deprecation_warning_from_the_plugin_with_a_loop_factories_hook(
     result.assert_outcomes(passed=13)
 
 
-def test_no_deprecation_warning_from_the_plugin_with_an_overridden_policy(
-    pytester: pytest.Pytester,
-) -> None:
-    # The user's own code brings the policy in, and answers for its own
-    # warnings (Python's, from 3.14 on, about the policy classes); the plugin
-    # installs it while the tests run without a warning of its own.
-    pytester.makeconftest(
-        """
-        import asyncio
-        import warnings
-
-        import pytest
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-
-            class MarkingPolicy(asyncio.DefaultEventLoopPolicy):
-                def new_event_loop(self):
-                    loop = super().new_event_loop()
-                    loop.made_by_policy = True
-                    return loop
-
-
-        @pytest.fixture(scope="session")
-        def event_loop_policy():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                return MarkingPolicy()
-        """
-    )
-    pytester.makepyfile(
-        """
-        import asyncio
-
-        import pytest
-
-
-        @pytest.mark.asyncio
-        async def test_function():
-            assert asyncio.get_running_loop().made_by_policy
-
-
-        @pytest.mark.asyncio(loop_scope="module")
-        async def test_module():
-            assert asyncio.get_running_loop().made_by_policy
-        """
-    )
-    result = pytester.runpytest_subprocess("-W", "error::DeprecationWarning")
-    result.assert_outcomes(passed=2)
-
-
 @pytest.mark.parametrize("backend", ["asyncio", "uvloop", "asyncio,uvloop"])
 def test_without_the_policy_api_every_loop_scope_runs(
     pytester: pytest.Pytester, backend: str
